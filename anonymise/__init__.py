@@ -1,0 +1,34 @@
+"""anonymise: cover every face in a photo and save a clean copy.
+
+The Python API::
+
+    from anonymise import anonymise_image, build_detector
+    detector = build_detector()          # load the models once
+    result = anonymise_image(image, detector)
+    result.image, result.faces, result.regions
+"""
+
+from anonymise.detectors import DETECTORS, build_detector
+from anonymise.errors import AnonymiseError
+from anonymise.faces import Faces
+from anonymise.pipeline import AnonymisedImage, FileResult, Options, anonymise_file, anonymise_image
+from anonymise.redactors import REDACTORS, build_redactor
+from anonymise.regions import Region
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DETECTORS",
+    "REDACTORS",
+    "AnonymiseError",
+    "AnonymisedImage",
+    "Faces",
+    "FileResult",
+    "Options",
+    "Region",
+    "anonymise_file",
+    "anonymise_image",
+    "build_detector",
+    "build_redactor",
+    "__version__",
+]

@@ -1,0 +1,3 @@
+from anonymise.cli import main
+
+main()

@@ -1,0 +1,139 @@
+"""The command line: ``anonymise PATH... [-o OUT]``. A thin shell around the core."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from anonymise import __version__
+from anonymise.batch import UnsafeOutputError, plan_jobs
+from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS, build_detector
+from anonymise.errors import AnonymiseError, NotAnImageError
+from anonymise.pipeline import DEFAULT_THRESHOLD, Options, anonymise_file
+from anonymise.redactors import DEFAULT_STYLE, REDACTORS, build_redactor
+from anonymise.regions import DEFAULT_MASK_SCALE, DEFAULT_SHAPE, SHAPES
+from anonymise.report import FAILED, OK, SKIPPED, Report, ReportEntry
+
+# Choices come from the registries, so a new style or detector appears here by itself.
+Style = Enum("Style", {name: name for name in REDACTORS}, type=str)
+DetectorName = Enum("DetectorName", {name: name for name in DETECTORS}, type=str)
+Shape = Enum("Shape", {name: name for name in SHAPES}, type=str)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# Local variables in a traceback could include paths and pixels: never show them.
+app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+stderr = Console(stderr=True, highlight=False)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"anonymise {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def anonymise(
+    paths: List[Path] = typer.Argument(
+        ..., exists=True, readable=True, metavar="PATH", show_default=False,
+        help="Photos or folders of photos (searched recursively).",
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o",
+        help="Folder for the anonymised copies, mirroring the input tree. "
+        "Default: a folder next to the input named after it with '-anonymised'.",
+    ),
+    style: Style = typer.Option(DEFAULT_STYLE, "--style", "-s", help="How faces are covered."),
+    detector: DetectorName = typer.Option(DEFAULT_DETECTOR, "--detector", help="Face detector."),
+    threshold: float = typer.Option(
+        DEFAULT_THRESHOLD, "--threshold", "-t", min=0.0, max=1.0,
+        help="Cover faces scored at least this. Lower finds more faces and more false ones.",
+    ),
+    mask_scale: float = typer.Option(
+        DEFAULT_MASK_SCALE, "--mask-scale", min=0.5, max=5.0,
+        help="Size of the covered region relative to the detected face box (reaches hair and ears).",
+    ),
+    shape: Shape = typer.Option(DEFAULT_SHAPE, "--shape", help="Shape of each covered region."),
+    report: Optional[Path] = typer.Option(
+        None, "--report", dir_okay=False,
+        help="Write a JSON report of every file and the regions covered (coordinates only).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Cover every face in PATHS and write clean copies: no metadata, originals untouched.
+
+    Exit status: 0 every photo was written, 1 some photo failed (the others were written), 2 the command line was wrong.
+    """
+    try:
+        jobs = plan_jobs(paths, output)
+    except UnsafeOutputError as error:
+        stderr.print(f"Error: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if report is not None and report.resolve() in {job.source.resolve() for job in jobs}:
+        stderr.print(f"Error: the report would overwrite the input {report}", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE)
+
+    face_detector = build_detector(detector.value)
+    redactor = build_redactor(style.value)
+    options = Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value)
+    results = Report()
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=stderr, transient=True,
+    ) as progress:
+        task = progress.add_task("Anonymising", total=len(jobs))
+        for job in jobs:
+            entry = _run_job(job, face_detector, redactor, options)
+            results.add(entry)
+            if entry.status != OK:
+                progress.console.print(
+                    f"{entry.status}: {_printable(job.source)}: {entry.reason}", markup=False, soft_wrap=True
+                )
+            progress.advance(task)
+
+    if report is not None:
+        results.write(report)
+    _print_summary(results, report)
+    raise typer.Exit(EXIT_FAILED if results.count(FAILED) else EXIT_OK)
+
+
+def _run_job(job, face_detector, redactor, options: Options) -> ReportEntry:
+    if job.conflict:
+        return ReportEntry(job.source, None, FAILED, job.conflict)
+    try:
+        result = anonymise_file(job.source, job.destination, face_detector, redactor, options)
+    except NotAnImageError as error:
+        return ReportEntry(job.source, None, SKIPPED, str(error))
+    except AnonymiseError as error:
+        return ReportEntry(job.source, None, FAILED, str(error))
+    except Exception as error:  # a bug or an odd file must not stop the other photos
+        reason = f"unexpected error: {type(error).__name__}: {' '.join(str(error).split())}"
+        return ReportEntry(job.source, None, FAILED, reason)
+    return ReportEntry(job.source, job.destination, OK, None, result)
+
+
+def _print_summary(results: Report, report: Optional[Path]) -> None:
+    written = results.count(OK)
+    line = (
+        f"{written} photo{'s' * (written != 1)} written, {results.faces_covered} faces covered, "
+        f"{results.count(SKIPPED)} skipped, {results.count(FAILED)} failed."
+    )
+    stderr.print(line, markup=False, soft_wrap=True)
+    if report is not None:
+        stderr.print(f"Report: {_printable(report)}", markup=False, soft_wrap=True)
+
+
+def _printable(path: Path) -> str:
+    """A path on one line: control characters (even newlines in names) shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
+
+
+def main() -> None:
+    app(prog_name="anonymise")

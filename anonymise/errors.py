@@ -1,0 +1,19 @@
+"""The one family of errors the core raises; the front doors turn them into one-line reasons."""
+
+from __future__ import annotations
+
+
+class AnonymiseError(Exception):
+    """Something went wrong with one photo; the message is a one-line reason for the user."""
+
+
+class NotAnImageError(AnonymiseError):
+    """The file is not a photo anonymise reads (skipped, not failed)."""
+
+
+class UnreadableImageError(AnonymiseError):
+    """The file claims to be a photo but cannot be decoded."""
+
+
+class WriteError(AnonymiseError):
+    """The anonymised copy could not be written or did not pass the clean check."""
