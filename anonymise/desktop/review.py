@@ -92,20 +92,29 @@ class ReviewedPhoto:
     def not_saved(self, reason: str) -> None:
         self.saved_to, self.problem = None, f"not saved: {reason}"
 
-    def shown_regions(self, options: Options) -> List[ShownRegion]:
-        """Every region drawn on the photo: detections above the threshold, then drawn boxes."""
+    def shown_regions(self, options: Options, scale: float = 1.0) -> List[ShownRegion]:
+        """Every region drawn on the photo: detections above the threshold, then drawn boxes.
+
+        With ``scale``, the regions of the photo resized to ``round(width * scale)`` by
+        ``round(height * scale)``, to show a style on a smaller copy.
+        """
+        def regions(faces: Faces) -> List[Region]:
+            return regions_from_faces(
+                faces.transformed(scale), round(self.width * scale), round(self.height * scale),
+                options.mask_scale, options.shape,
+            )
+
         shown = []
         for index in np.flatnonzero(self.candidates.scores >= options.threshold):
-            for region in self._regions(self.candidates[int(index)], options):
+            for region in regions(self.candidates[int(index)]):
                 shown.append(ShownRegion(region, Origin.DETECTED, int(index), index not in self.removed))
         for index, box in enumerate(self.drawn):
-            faces = Faces.from_detector(np.array([box]), np.ones(1), DRAWN)
-            for region in self._regions(faces, options):
+            for region in regions(Faces.from_detector(np.array([box]), np.ones(1), DRAWN)):
                 shown.append(ShownRegion(region, Origin.DRAWN, index, True))
         return shown
 
-    def covered_regions(self, options: Options) -> List[Region]:
-        return [shown.region for shown in self.shown_regions(options) if shown.covered]
+    def covered_regions(self, options: Options, scale: float = 1.0) -> List[Region]:
+        return [shown.region for shown in self.shown_regions(options, scale) if shown.covered]
 
     def toggle_region_at(self, x: float, y: float, options: Options) -> bool:
         """Remove (or bring back) the detection under a click, or delete a drawn box.
@@ -136,9 +145,6 @@ class ReviewedPhoto:
         self.drawn.append((left, top, right, bottom))
         self.saved_to = None
         return True
-
-    def _regions(self, faces: Faces, options: Options) -> List[Region]:
-        return regions_from_faces(faces, self.width, self.height, options.mask_scale, options.shape)
 
 
 @dataclass

@@ -8,12 +8,13 @@ import sys
 import tkinter as tk
 from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, Optional, Sequence, Set, Tuple
 
+import numpy as np
 from PIL import Image, ImageTk
 
 from anonymise.batch import UnsafeOutputError
-from anonymise.desktop.review import Origin, Review, ReviewedPhoto, ShownRegion, Status
+from anonymise.desktop.review import Review, ReviewedPhoto, ShownRegion, Status
 from anonymise.desktop.worker import FacesFound, PhotoFailed, PhotoSaved, Worker
 from anonymise.detectors import SCORE_FLOOR
 from anonymise.imagefile import FORMATS
@@ -49,13 +50,13 @@ class ReviewWindow:
         self.review = review
         self.worker = worker
         self.accepts_drops = accepts_drops
-        self._saving: set = set()
+        self._saving: Set[int] = set()  # photos handed to the worker to save, not yet done
         self._save_failures = 0
         self._press: Optional[Tuple[int, int]] = None
         self._rubber_band: Optional[int] = None
-        # (photo, displayed size) -> image, so clicks redraw outlines without resampling.
-        self._shown_image: Optional[Tuple[int, Tuple[int, int], ImageTk.PhotoImage]] = None
-        self._region_items: Dict[int, ShownRegion] = {}
+        # The photo as last displayed and what it showed (photo, size, style, covered regions):
+        # redrawing the outlines after a click needs no resampling or covering.
+        self._shown_image: Optional[Tuple[tuple, ImageTk.PhotoImage]] = None
 
         root.title(TITLE)
         root.geometry("1180x780")
@@ -96,15 +97,20 @@ class ReviewWindow:
             )
             button.pack(side="left", padx=(6, 0))
             self.style_buttons[name] = button
+        self.show_covered = tk.BooleanVar(value=False)
+        self.show_covered_button = ttk.Checkbutton(
+            toolbar, text="Show covered", variable=self.show_covered, command=self.refresh
+        )
+        self.show_covered_button.pack(side="left", padx=(12, 0))
         ttk.Separator(toolbar, orient="vertical").pack(side="left", fill="y", padx=12)
         ttk.Label(toolbar, text="Threshold").pack(side="left")
         self.threshold = tk.DoubleVar(value=self.review.options.threshold)
         self.threshold_scale = ttk.Scale(
-            toolbar, from_=SCORE_FLOOR, to=0.95, variable=self.threshold, length=160,
+            toolbar, from_=SCORE_FLOOR, to=0.95, variable=self.threshold, length=110,
             command=self._threshold_moved,
         )
         self.threshold_scale.pack(side="left", padx=6)
-        self.threshold_label = ttk.Label(toolbar, width=22)
+        self.threshold_label = ttk.Label(toolbar)
         self.threshold_label.pack(side="left")
         self.save_button = ttk.Button(
             toolbar, text="Save copies", style="Save.TButton", command=self.save
@@ -191,9 +197,7 @@ class ReviewWindow:
         for index, photo in enumerate(added, start=first_new):
             if photo.status is Status.FINDING_FACES:
                 self.worker.find_faces(index, photo.source)
-        if added and self.review.current_photo is not None and first_new == 0:
-            self.review.go_to(0)
-        elif added:
+        if added:
             self.review.go_to(first_new)
         if skipped:
             self._notify(f"{skipped} file{'s' * (skipped != 1)} skipped: not a photo anonymise reads")
@@ -382,7 +386,6 @@ class ReviewWindow:
     def _draw_photo(self) -> None:
         canvas = self.canvas
         canvas.delete("all")
-        self._region_items = {}
         self._rubber_band = None
         width, height = canvas.winfo_width(), canvas.winfo_height()
         photo = self.review.current_photo
@@ -421,22 +424,26 @@ class ReviewWindow:
 
     def _draw_regions_on_photo(self, photo: ReviewedPhoto, width: int, height: int) -> None:
         scale, left, top = self.photo_placement()
-        size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
-        index = self.review.current
-        if self._shown_image is None or self._shown_image[:2] != (index, size):
-            resized = photo.preview.resize(size, Image.Resampling.LANCZOS)
-            self._shown_image = (index, size, ImageTk.PhotoImage(resized, master=self.root))
-        self.canvas.create_image(left, top, image=self._shown_image[2], anchor="nw")
+        # Rounded as shown_regions rounds, so the covered regions fit this size exactly.
+        size = (round(photo.width * scale), round(photo.height * scale))
+        covered = tuple(photo.covered_regions(self.review.options, scale)) if self.show_covered.get() else ()
+        shows = (self.review.current, size, self.review.style, covered)
+        if self._shown_image is None or self._shown_image[0] != shows:
+            image = photo.preview.resize(size, Image.Resampling.LANCZOS)
+            if covered:
+                redactor = build_redactor(self.review.style)
+                image = Image.fromarray(redactor.redact(np.asarray(image), covered))
+            self._shown_image = (shows, ImageTk.PhotoImage(image, master=self.root))
+        self.canvas.create_image(left, top, image=self._shown_image[1], anchor="nw")
         for shown in photo.shown_regions(self.review.options):
-            item = self._draw_region(shown, scale, left, top)
-            self._region_items[item] = shown
+            self._draw_region(shown, scale, left, top)
         if photo.problem:
             self.canvas.create_rectangle(0, 0, width, 30, fill=ERROR, outline="")
             self.canvas.create_text(
                 10, 15, text=photo.problem, fill="white", anchor="w", font=("TkDefaultFont", 10, "bold")
             )
 
-    def _draw_region(self, shown: ShownRegion, scale: float, left: float, top: float) -> int:
+    def _draw_region(self, shown: ShownRegion, scale: float, left: float, top: float) -> None:
         region = shown.region
         if region.shape == "ellipse":
             x1, y1, x2, y2 = region.outline
@@ -448,9 +455,10 @@ class ReviewWindow:
         if shown.covered:
             # A dark line under the bright one keeps the outline visible on any background.
             draw(*coords, outline=SHADOW, width=5)
-            return draw(*coords, outline=COVERED, width=3, tags=("region", "covered", shown.origin.value))
-        draw(*coords, outline=SHADOW, width=3)
-        return draw(*coords, outline=UNCOVERED, width=1, dash=(4, 4), tags=("region", "uncovered"))
+            draw(*coords, outline=COVERED, width=3, tags=("region", "covered", shown.origin.value))
+        else:
+            draw(*coords, outline=SHADOW, width=3)
+            draw(*coords, outline=UNCOVERED, width=1, dash=(4, 4), tags=("region", "uncovered"))
 
     def photo_placement(self) -> Tuple[float, float, float]:
         """(scale, left, top): where the current photo sits on the canvas."""
@@ -485,7 +493,7 @@ class ReviewWindow:
         can_save = bool(self.review.photos_to_save()) and not self.review.finding_faces and not self._saving
         self.save_button.state(["!disabled" if can_save else "disabled"])
         threshold = self.review.options.threshold
-        self.threshold_label.configure(text=f"{threshold:.2f} (lower finds more)")
+        self.threshold_label.configure(text=f"{threshold:.2f}  (lower finds more)")
         folders = self.review.save_folders()
         self.output_label.configure(text=_folder_list(folders) if has_photos else "—")
         self.output_button.state(["!disabled" if has_photos and not self._saving else "disabled"])

@@ -15,6 +15,7 @@ from typing import Callable, Optional, Sequence, Tuple, Union
 
 from PIL import Image
 
+from anonymise.desktop.saving import save_reviewed_photo
 from anonymise.detectors import Detector
 from anonymise.errors import AnonymiseError
 from anonymise.faces import Faces
@@ -22,7 +23,6 @@ from anonymise.imagefile import load_photo
 from anonymise.pipeline import FileResult
 from anonymise.redactors import Redactor
 from anonymise.regions import Region
-from anonymise.desktop.saving import save_reviewed_photo
 
 # Previews are kept in memory for every open photo: big enough for a full-screen window,
 # small enough that a hundred photos fit comfortably.
