@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 import pillow_heif
