@@ -61,7 +61,7 @@ def anonymise(
         help="Size of the covered region relative to the detected face box (reaches hair and ears).",
     ),
     shape: Shape = typer.Option(DEFAULT_SHAPE, "--shape", help="Shape of each covered region."),
-    format: Optional[FormatName] = typer.Option(
+    file_format: Optional[FormatName] = typer.Option(
         None, "--format", "-f", show_default=False,
         help="Write every copy in this format. Default: the input's format (HEIC is written as JPEG).",
     ),
@@ -87,7 +87,7 @@ def anonymise(
     Exit status: 0 every photo was written, 1 some photo failed (the others were written), 2 the command line was wrong.
     """
     try:
-        jobs = plan_jobs(paths, output, format.value if format else None, neutral_names)
+        jobs = plan_jobs(paths, output, file_format.value if file_format else None, neutral_names)
     except UnsafeOutputError as error:
         stderr.print(f"Error: {error}", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None

@@ -163,7 +163,7 @@ def anonymise_file(
         frames.append(covered)
         results.append(result)
     written = format_named_by(destination) or output_format(source)
-    save_photo(Photo(tuple(frames), photo.format, photo.loop), destination, written)
+    save_photo(Photo(tuple(frames), photo.loop), destination, written)
     return FileResult(source, destination, photo.width, photo.height, results)
 
 

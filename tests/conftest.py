@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -104,6 +105,8 @@ def exiftool():
     def disallowed_tags(path):
         done = subprocess.run([program, "-a", "-G1", "-ee", "-j", str(path)], capture_output=True, text=True)
         (tags,) = json.loads(done.stdout)
+        if tags.get("File:FileType") == "TIFF":  # each page of a TIFF has its own IFD group
+            tags = {re.sub(r"^IFD\d+:", "IFD0:", key): value for key, value in tags.items()}
         return {key: value for key, value in tags.items()
                 if key not in ALLOWED_EXIFTOOL_TAGS and not key.startswith("System:")}
 

@@ -237,3 +237,18 @@ def test_avif_is_read_and_written_back_as_avif(tmp_path, detectors, exiftool):
         assert written.format == "AVIF" and written.size == upright_portrait().size
     assert len(result.frames[0].regions) == 1
     assert exiftool(destination) == {}
+
+
+def test_every_page_of_a_multi_page_tiff_is_kept(tmp_path, exiftool):
+    colours = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
+    pages = [dirtyfiles.small_image(colour) for colour in colours]
+    source = tmp_path / "scan.tif"
+    pages[0].save(source, save_all=True, append_images=pages[1:], tiffinfo={315: dirtyfiles.OWNER})
+    destination = tmp_path / "out" / "scan.tif"
+    solid(source, destination, NoFaces())
+    with Image.open(destination) as written:
+        assert written.n_frames == 3
+        for index, colour in enumerate(colours):
+            written.seek(index)
+            assert written.convert("RGB").getpixel((5, 5)) == colour
+    assert exiftool(destination) == {}

@@ -20,13 +20,12 @@ class Frame:
 
 @dataclass(frozen=True)
 class Photo:
-    """A photo's frames (one for a still, several for an animation) and its format read.
+    """A photo's frames: one for a still, several for an animation.
 
     ``loop`` is the animation's repeat count as stored (0 = forever), ``None`` if not given.
     """
 
     frames: Tuple[Frame, ...]
-    format: str
     loop: Optional[int] = None
 
     @property

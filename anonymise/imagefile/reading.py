@@ -57,7 +57,7 @@ def _photo_from_file(image: Image.Image) -> Photo:
         image.seek(index)
         image.load()
         frames.append(frame_from_image(image, orientation))
-    return Photo(tuple(frames), image.format or "", loop)
+    return Photo(tuple(frames), loop)
 
 
 def _frame_count(image: Image.Image) -> int:

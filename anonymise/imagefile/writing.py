@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 from PIL import Image
 
 from anonymise.errors import UncleanOutputError, WriteError
-from anonymise.imagefile.formats import OutputFormat
+from anonymise.imagefile.formats import OutputFormat, format_named_by
 from anonymise.imagefile.photo import Frame, Photo, one_line
 from anonymise.imagefile.structure import disallowed_parts
 
@@ -36,13 +36,17 @@ def image_from_frame(frame: Frame, keep_alpha: bool = True) -> Image.Image:
     return Image.fromarray(np.dstack([rgb, frame.alpha]), "RGBA")
 
 
-def save_photo(photo: Photo, destination: Path, output: OutputFormat) -> None:
+def save_photo(photo: Photo, destination: Path, output: Optional[OutputFormat] = None) -> None:
     """Write ``photo`` to ``destination`` atomically, from pixels only, and check it is clean.
 
-    The file appears only complete and checked. On any failure nothing is left behind;
-    a file that carries anything beyond the structure its format needs raises
+    ``output`` is the format to write, by default the one the destination's extension
+    names. The file appears only complete and checked. On any failure nothing is left
+    behind; a file that carries anything beyond the structure its format needs raises
     ``UncleanOutputError`` and is deleted.
     """
+    output = output or format_named_by(destination)
+    if output is None:
+        raise WriteError(f"cannot tell which format to write from the name {destination.name}")
     if len(photo.frames) > 1 and not output.holds_frames:
         raise WriteError(
             f"{output.name.upper()} holds one picture and this photo has {len(photo.frames)} "

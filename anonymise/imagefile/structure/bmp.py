@@ -26,8 +26,11 @@ def disallowed_parts(data: bytes) -> List[str]:
     found = []
     if reserved:
         found.append("data in the reserved header fields")
-    if pixel_offset != _FILE_HEADER + _INFO_HEADER + palette:
-        found.append(f"{pixel_offset - _FILE_HEADER - _INFO_HEADER - palette} bytes between the header and the pixels")
+    gap = pixel_offset - (_FILE_HEADER + _INFO_HEADER + palette)
+    if gap < 0:
+        raise MalformedError("the pixels start inside the header")
+    if gap:
+        found.append(f"{gap} bytes between the header and the pixels")
     end = pixel_offset + pixels
     if end > len(data):
         raise MalformedError("the pixels overrun the file")

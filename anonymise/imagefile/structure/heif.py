@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from anonymise.imagefile.structure.parsing import MalformedError, printable, unpack
+from anonymise.imagefile.structure.parsing import MalformedError, a_or_an, printable, unpack
 
 _TOP_LEVEL = {b"ftyp", b"meta", b"mdat"}
 _IN_META = {b"hdlr", b"pitm", b"iloc", b"iinf", b"iprp", b"iref", b"idat", b"dinf"}
@@ -67,7 +67,7 @@ def _meta_problems(data: bytes, start: int, end: int, extents: list) -> List[str
         if kind not in _IN_META:
             found.append(_describe(kind, "box in the meta box"))
         elif kind == b"hdlr" and data[body + 8 : body + 12] != b"pict":
-            found.append(f"a {printable(data[body + 8 : body + 12])} handler")
+            found.append(a_or_an(f"{printable(data[body + 8 : body + 12])} handler"))
         elif kind == b"iinf":
             (version,) = unpack("B", data, body)
             first = body + (6 if version == 0 else 8)
@@ -161,4 +161,4 @@ def _bytes_outside(media: List[Tuple[int, int]], extents: List[Tuple[int, int]])
 
 
 def _describe(kind: bytes, what: str) -> str:
-    return _DESCRIPTIONS.get(kind, f"a {printable(kind)} {what}")
+    return _DESCRIPTIONS.get(kind, a_or_an(f"{printable(kind)} {what}"))

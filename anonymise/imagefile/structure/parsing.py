@@ -21,3 +21,8 @@ def printable(raw: bytes, limit: int = 24) -> str:
     """A short, safe rendering of an identifier found in a file (for a one-line reason)."""
     text = raw[:limit].decode("latin-1")
     return "".join(c if c.isprintable() and c.isascii() else "?" for c in text).strip()
+
+
+def a_or_an(text: str) -> str:
+    """``text`` after the article it takes, for reasons built from names found in a file."""
+    return ("an " if text[:1].lower() in ("a", "e", "i", "o", "u") else "a ") + text

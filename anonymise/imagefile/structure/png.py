@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from typing import List
 
-from anonymise.imagefile.structure.parsing import MalformedError, printable, unpack
+from anonymise.imagefile.structure.parsing import MalformedError, a_or_an, printable, unpack
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Header, palette and transparency, pixel data, end; and APNG's animation control, frame
@@ -31,7 +31,7 @@ def disallowed_parts(data: bytes) -> List[str]:
         if zlib.crc32(data[position + 4 : end - 4]) != crc:
             raise MalformedError(f"chunk {printable(kind)} has a bad checksum")
         if kind not in _ALLOWED:
-            found.append(_DESCRIPTIONS.get(kind, f"a {printable(kind)} chunk"))
+            found.append(_DESCRIPTIONS.get(kind, a_or_an(f"{printable(kind)} chunk")))
         position = end
         if kind == b"IEND":
             break

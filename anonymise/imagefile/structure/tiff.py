@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import List, Set, Tuple
 
 from anonymise.imagefile.structure.parsing import MalformedError, unpack
@@ -43,7 +44,7 @@ def disallowed_parts(data: bytes) -> List[str]:
             raise MalformedError("the IFD chain loops")
         seen.add(offset)
         offset = _walk_ifd(data, order, offset, used, found)
-    unaccounted = _gaps(used, len(data))
+    unaccounted = _gaps(data, used)
     if unaccounted:
         found.append(f"{unaccounted} bytes that belong to no tag or pixel data")
     return found
@@ -77,12 +78,17 @@ def _walk_ifd(data: bytes, order: str, offset: int, used: list, found: List[str]
     return next_ifd
 
 
-def _gaps(used: List[Tuple[int, int]], length: int) -> int:
-    """Bytes of the file outside every used range, ignoring alignment padding."""
+def _gaps(data: bytes, used: List[Tuple[int, int]]) -> int:
+    """Bytes of the file outside every used range that are not padding."""
     unaccounted, covered_to = 0, 0
-    for start, end in sorted(used) + [(length, length)]:
-        gap = start - covered_to
-        if gap > _ALIGNMENT_SLACK:
-            unaccounted += gap
+    for start, end in sorted(used) + [(len(data), len(data))]:
+        if start - covered_to > _ALIGNMENT_SLACK and not _is_padding(data[covered_to:start], data[:4]):
+            unaccounted += start - covered_to
         covered_to = max(covered_to, end)
     return unaccounted
+
+
+def _is_padding(gap: bytes, header: bytes) -> bool:
+    """Zero bytes, and the stale headers Pillow's multi-page writer leaves before each page
+    it appends (byte-order mark, magic and the page's own first-IFD offset)."""
+    return not re.sub(re.escape(header) + rb".{4}", b"", gap, flags=re.DOTALL).strip(b"\x00")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List
 
-from anonymise.imagefile.structure.parsing import MalformedError, printable, unpack
+from anonymise.imagefile.structure.parsing import MalformedError, a_or_an, printable, unpack
 
 _TOP_LEVEL = {b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF"}
 _IN_FRAME = {b"VP8 ", b"VP8L", b"ALPH"}
@@ -36,7 +36,7 @@ def _chunk_problems(data: bytes, position: int, end: int, allowed: set) -> List[
         if body_end > end:
             raise MalformedError(f"chunk {printable(kind)} overruns its container")
         if kind not in allowed:
-            found.append(_DESCRIPTIONS.get(kind, f"a {printable(kind)} chunk"))
+            found.append(_DESCRIPTIONS.get(kind, a_or_an(f"{printable(kind)} chunk")))
         elif kind == b"VP8X":
             (flags,) = unpack("B", data, body_start)
             found.extend(
