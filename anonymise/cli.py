@@ -1,7 +1,13 @@
-"""The command line: ``anonymise PATH... [-o OUT]``. A thin shell around the core."""
+"""The command line: ``anonymise PATH... [-o OUT]``. A thin shell around the core.
+
+``anonymise install-launcher [--uninstall]`` is a second, separate command: the first word
+chooses it, so every other command line means paths exactly as before (a folder named
+``install-launcher`` is reached as ``./install-launcher``).
+"""
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -10,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from anonymise import __version__
+from anonymise import __version__, launcher
 from anonymise.batch import UnsafeOutputError, plan_jobs
 from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS, build_detector
 from anonymise.errors import AnonymiseError, NotAnImageError
@@ -85,6 +91,8 @@ def anonymise(
     """Cover every face in PATHS and write clean copies: no metadata, originals untouched.
 
     Exit status: 0 every photo was written, 1 some photo failed (the others were written), 2 the command line was wrong.
+
+    To review faces in a window instead, run anonymise-drop; 'anonymise install-launcher' adds a launcher to drop photos on.
     """
     try:
         jobs = plan_jobs(paths, output, file_format.value if file_format else None, neutral_names)
@@ -155,5 +163,32 @@ def _printable(path: Path) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
 
 
+launcher_app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+INSTALL_LAUNCHER = "install-launcher"
+
+
+@launcher_app.command()
+def install_launcher(
+    uninstall: bool = typer.Option(False, "--uninstall", help="Remove the launchers instead."),
+    desktop: bool = typer.Option(True, "--desktop/--no-desktop", help="Also put a launcher on the desktop."),
+) -> None:
+    """Add a launcher that opens the anonymise window with the photos dropped on it.
+
+    Linux: an application entry (and one on the desktop); Windows: a Send To shortcut (and one on the desktop); macOS: an application in ~/Applications (and an alias on the desktop).
+    """
+    try:
+        paths = launcher.uninstall() if uninstall else launcher.install(on_desktop=desktop)
+    except (launcher.LauncherError, OSError) as error:
+        stderr.print(f"Error: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    for path in paths:
+        typer.echo(f"{'Removed' if uninstall else 'Created'} {_printable(path)}")
+    if uninstall and not paths:
+        typer.echo("No launcher was installed.")
+
+
 def main() -> None:
-    app(prog_name="anonymise")
+    if sys.argv[1:2] == [INSTALL_LAUNCHER]:
+        launcher_app(args=sys.argv[2:], prog_name=f"anonymise {INSTALL_LAUNCHER}")
+    else:
+        app(prog_name="anonymise")

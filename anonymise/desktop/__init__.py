@@ -1,0 +1,6 @@
+"""The desktop window: drop photos on it, review what will be covered, save clean copies.
+
+``anonymise-drop [PATH...]`` or ``python -m anonymise.desktop [PATH...]``. The window is a
+thin shell like the command line: `review` is the model, `window` the Tk view, `worker`
+runs detection and saving off the UI thread, `app` puts them together.
+"""

@@ -1,0 +1,3 @@
+from anonymise.desktop.app import main
+
+main()

@@ -1,0 +1,48 @@
+"""Writing a reviewed photo: the regions the user approved, not a fresh detection.
+
+The core's ``anonymise_file`` detects faces itself; after a review the regions are already
+decided, so this runs the same steps with them: ``load_photo``, ``redactor.redact``,
+``save_photo``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence, Tuple
+
+from anonymise.errors import AnonymiseError
+from anonymise.imagefile import Photo, load_photo, save_photo
+from anonymise.pipeline import FileResult
+from anonymise.redactors import Redactor
+from anonymise.regions import Region
+
+
+class PhotoChangedError(AnonymiseError):
+    """The file on disk is not the photo that was reviewed."""
+
+
+def save_reviewed_photo(
+    source: Path,
+    destination: Path,
+    regions: Sequence[Region],
+    redactor: Redactor,
+    reviewed_size: Tuple[int, int],
+) -> FileResult:
+    """Write a clean copy of ``source`` with exactly ``regions`` covered.
+
+    ``reviewed_size`` is the (width, height) the regions were drawn on: if the file now
+    decodes to another size it was replaced since the review, and the regions would land
+    in the wrong place, so nothing is written.
+    """
+    photo = load_photo(source)
+    if (photo.width, photo.height) != tuple(reviewed_size):
+        raise PhotoChangedError("the photo changed on disk since it was reviewed: add it again")
+    rgb = redactor.redact(photo.rgb, regions)
+    alpha = photo.alpha
+    if alpha is not None and regions:
+        # A cover under transparent pixels would be invisible: make covered pixels opaque.
+        alpha = alpha.copy()
+        for region in regions:
+            alpha[region.y1 : region.y2, region.x1 : region.x2][region.mask()] = 255
+    save_photo(Photo(rgb, alpha, photo.format), destination)
+    return FileResult(source, destination, photo.width, photo.height, list(regions))

@@ -1,0 +1,546 @@
+"""The review window: Tk widgets that draw a `Review` and turn the mouse into calls on it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tkinter as tk
+from pathlib import Path
+from tkinter import filedialog, messagebox, ttk
+from typing import Iterable, Optional, Sequence, Set, Tuple
+
+import numpy as np
+from PIL import Image, ImageTk
+
+from anonymise.batch import UnsafeOutputError
+from anonymise.desktop.review import Review, ReviewedPhoto, ShownRegion, Status
+from anonymise.desktop.worker import FacesFound, PhotoFailed, PhotoSaved, Worker
+from anonymise.detectors import SCORE_FLOOR
+from anonymise.imagefile import FORMATS
+from anonymise.redactors import REDACTORS, build_redactor
+
+TITLE = "Anonymise photos"
+POLL_MS = 50
+# Below this many screen pixels a press-and-release is a click, not a drag.
+DRAG_SLOP = 4
+# The photo is never enlarged more than this to fill the window: past it, pixels just blur.
+MOST_ENLARGEMENT = 2.0
+MARGIN = 12
+
+BACKDROP = "#2b2d31"
+COVERED = "#ffcc00"
+SHADOW = "#1a1a1a"
+UNCOVERED = "#e8e8e8"
+DRAWING = "#00d0ff"
+ERROR = "#c62828"
+ERROR_ON_BACKDROP = "#ff8a80"
+HINT = "Click a marked face to leave it uncovered (click again to undo)  ·  Drag a box round a missed face to cover it"
+
+
+class ReviewWindow:
+    """Shows the photos of a `Review` one at a time, with the regions that will be covered.
+
+    ``accepts_drops`` says whether ``root`` is a tkinterdnd2 window, so files dropped on it
+    are added.
+    """
+
+    def __init__(self, root: tk.Tk, review: Review, worker: Worker, accepts_drops: bool) -> None:
+        self.root = root
+        self.review = review
+        self.worker = worker
+        self.accepts_drops = accepts_drops
+        self._saving: Set[int] = set()  # photos handed to the worker to save, not yet done
+        self._save_failures = 0
+        self._press: Optional[Tuple[int, int]] = None
+        self._rubber_band: Optional[int] = None
+        # The photo as last displayed and what it showed (photo, size, style, covered regions):
+        # redrawing the outlines after a click needs no resampling or covering.
+        self._shown_image: Optional[Tuple[tuple, ImageTk.PhotoImage]] = None
+
+        root.title(TITLE)
+        root.geometry("1180x780")
+        root.minsize(760, 480)
+        self._style_widgets()
+        self._build()
+        self._bind()
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        self._poll()
+
+    # The layout -------------------------------------------------------------------------
+
+    def _style_widgets(self) -> None:
+        style = ttk.Style(self.root)
+        if sys.platform.startswith("linux"):
+            style.theme_use("clam")  # the X11 default theme looks like 1995
+        style.configure("Save.TButton", font=("TkDefaultFont", 10, "bold"), padding=(14, 4))
+        style.configure("Problem.TLabel", foreground=ERROR)
+        style.configure("Treeview", rowheight=24)
+
+    def _build(self) -> None:
+        root = self.root
+        root.columnconfigure(0, weight=1)
+        root.rowconfigure(1, weight=1)
+
+        toolbar = ttk.Frame(root, padding=(10, 8))
+        toolbar.grid(row=0, column=0, sticky="ew")
+        self.add_button = ttk.Button(toolbar, text="Add photos…", command=self.choose_photos)
+        self.add_button.pack(side="left")
+        ttk.Separator(toolbar, orient="vertical").pack(side="left", fill="y", padx=12)
+        ttk.Label(toolbar, text="Cover with").pack(side="left")
+        self.style_choice = tk.StringVar(value=self.review.style)
+        self.style_buttons = {}
+        for name in REDACTORS:
+            button = ttk.Radiobutton(
+                toolbar, text=name.capitalize(), value=name, variable=self.style_choice,
+                style="Toolbutton", command=self._style_chosen,
+            )
+            button.pack(side="left", padx=(6, 0))
+            self.style_buttons[name] = button
+        self.show_covered = tk.BooleanVar(value=False)
+        self.show_covered_button = ttk.Checkbutton(
+            toolbar, text="Show covered", variable=self.show_covered, command=self.refresh
+        )
+        self.show_covered_button.pack(side="left", padx=(12, 0))
+        ttk.Separator(toolbar, orient="vertical").pack(side="left", fill="y", padx=12)
+        ttk.Label(toolbar, text="Threshold").pack(side="left")
+        self.threshold = tk.DoubleVar(value=self.review.options.threshold)
+        self.threshold_scale = ttk.Scale(
+            toolbar, from_=SCORE_FLOOR, to=0.95, variable=self.threshold, length=110,
+            command=self._threshold_moved,
+        )
+        self.threshold_scale.pack(side="left", padx=6)
+        self.threshold_label = ttk.Label(toolbar)
+        self.threshold_label.pack(side="left")
+        self.save_button = ttk.Button(
+            toolbar, text="Save copies", style="Save.TButton", command=self.save
+        )
+        self.save_button.pack(side="right")
+
+        body = ttk.Panedwindow(root, orient="horizontal")
+        body.grid(row=1, column=0, sticky="nsew", padx=10)
+        list_frame = ttk.Frame(body)
+        self.photo_list = ttk.Treeview(
+            list_frame, columns=("photo", "faces"), selectmode="browse", show="headings"
+        )
+        self.photo_list.heading("photo", text="Photo", anchor="w")
+        self.photo_list.heading("faces", text="Faces", anchor="w")
+        self.photo_list.column("photo", width=230, stretch=True)
+        self.photo_list.column("faces", width=100, stretch=False)
+        self.photo_list.tag_configure("problem", foreground=ERROR)
+        scrollbar = ttk.Scrollbar(list_frame, orient="vertical", command=self.photo_list.yview)
+        self.photo_list.configure(yscrollcommand=scrollbar.set)
+        self.photo_list.pack(side="left", fill="both", expand=True)
+        scrollbar.pack(side="left", fill="y")
+        body.add(list_frame, weight=0)
+
+        viewer = ttk.Frame(body)
+        viewer.columnconfigure(1, weight=1)
+        viewer.rowconfigure(0, weight=1)
+        self.canvas = tk.Canvas(viewer, background=BACKDROP, highlightthickness=0, cursor="crosshair")
+        self.canvas.grid(row=0, column=0, columnspan=3, sticky="nsew")
+        self.previous_button = ttk.Button(viewer, text="◀ Previous", command=self.previous_photo)
+        self.previous_button.grid(row=1, column=0, pady=6)
+        self.caption = ttk.Label(viewer, anchor="center")
+        self.caption.grid(row=1, column=1, sticky="ew")
+        self.next_button = ttk.Button(viewer, text="Next ▶", command=self.next_photo)
+        self.next_button.grid(row=1, column=2, pady=6)
+        ttk.Label(viewer, text=HINT, anchor="center", foreground="#555").grid(
+            row=2, column=0, columnspan=3, sticky="ew"
+        )
+        body.add(viewer, weight=1)
+
+        destination = ttk.Frame(root, padding=(10, 8, 10, 4))
+        destination.grid(row=2, column=0, sticky="ew")
+        ttk.Label(destination, text="Copies go to").pack(side="left")
+        self.output_label = ttk.Label(destination, font=("TkDefaultFont", 10, "bold"))
+        self.output_label.pack(side="left", padx=6)
+        self.output_button = ttk.Button(destination, text="Change…", command=self.choose_output)
+        self.output_button.pack(side="left")
+        self.open_button = ttk.Button(destination, text="Open folder", command=self.open_output)
+
+        status_bar = ttk.Frame(root, padding=(10, 0, 10, 8))
+        status_bar.grid(row=3, column=0, sticky="ew")
+        self.status = ttk.Label(status_bar)
+        self.status.pack(side="left")
+        self.progress = ttk.Progressbar(status_bar, length=200, mode="determinate")
+        # One-off messages (files skipped, an output folder refused), apart from the status.
+        self.notice = ttk.Label(status_bar, anchor="e")
+        self.notice.pack(side="right")
+
+    def _bind(self) -> None:
+        self.canvas.bind("<ButtonPress-1>", self.on_press)
+        self.canvas.bind("<B1-Motion>", self.on_drag)
+        self.canvas.bind("<ButtonRelease-1>", self.on_release)
+        self.canvas.bind("<Configure>", lambda event: self.refresh())
+        self.photo_list.bind("<<TreeviewSelect>>", self._list_selected)
+        self.root.bind("<Left>", lambda event: self.previous_photo())
+        self.root.bind("<Right>", lambda event: self.next_photo())
+        self.root.bind("<Control-s>", lambda event: self.save())
+        if self.accepts_drops:
+            from tkinterdnd2 import DND_FILES
+
+            self.root.drop_target_register(DND_FILES)
+            self.root.dnd_bind("<<Drop>>", self.on_drop)
+
+    # What the user does -----------------------------------------------------------------
+
+    def add_paths(self, paths: Sequence[Path]) -> None:
+        """Add photos and folders (from the command line, a drop or the file chooser)."""
+        try:
+            added, skipped = self.review.add(list(paths))
+        except UnsafeOutputError as error:
+            self._notify(str(error), problem=True)
+            return
+        self._notify("")
+        first_new = len(self.review.photos) - len(added)
+        for index, photo in enumerate(added, start=first_new):
+            if photo.status is Status.FINDING_FACES:
+                self.worker.find_faces(index, photo.source)
+        if added:
+            self.review.go_to(first_new)
+        if skipped:
+            self._notify(f"{skipped} file{'s' * (skipped != 1)} skipped: not a photo anonymise reads")
+        self.refresh()
+
+    def choose_photos(self) -> None:
+        patterns = " ".join(f"*{extension}" for extension in FORMATS)
+        chosen = filedialog.askopenfilenames(
+            parent=self.root, title="Add photos",
+            filetypes=[("Photos", patterns), ("All files", "*")],
+        )
+        if chosen:
+            self.add_paths([Path(name) for name in chosen])
+
+    def choose_output(self) -> None:
+        folders = self.review.save_folders()
+        chosen = filedialog.askdirectory(
+            parent=self.root, title="Save the anonymised copies in",
+            initialdir=str(folders[0].parent if folders else Path.home()),
+        )
+        if chosen:
+            self.change_output(Path(chosen))
+
+    def change_output(self, folder: Path) -> None:
+        try:
+            self.review.change_output(folder)
+        except UnsafeOutputError as error:
+            self._notify(str(error), problem=True)
+            return
+        self._notify("")
+        self.refresh()
+
+    def on_press(self, event: tk.Event) -> None:
+        self._press = (event.x, event.y)
+
+    def on_drag(self, event: tk.Event) -> None:
+        if self._press is None or not self._editable():
+            return
+        x0, y0 = self._press
+        if self._rubber_band is None:
+            if max(abs(event.x - x0), abs(event.y - y0)) < DRAG_SLOP:
+                return
+            self._rubber_band = self.canvas.create_rectangle(
+                x0, y0, event.x, event.y, outline=DRAWING, width=2, dash=(6, 3)
+            )
+        self.canvas.coords(self._rubber_band, x0, y0, event.x, event.y)
+
+    def on_release(self, event: tk.Event) -> None:
+        press, self._press = self._press, None
+        photo = self.review.current_photo
+        if press is None or photo is None or not self._editable():
+            return
+        if self._rubber_band is not None:
+            self.canvas.delete(self._rubber_band)
+            self._rubber_band = None
+            x1, y1 = self._to_photo(*press)
+            x2, y2 = self._to_photo(event.x, event.y)
+            changed = photo.draw_box(x1, y1, x2, y2)
+        else:
+            changed = photo.toggle_region_at(*self._to_photo(event.x, event.y), self.review.options)
+        if changed:
+            self.refresh()
+
+    def previous_photo(self) -> None:
+        self.review.go_to(self.review.current - 1)
+        self.refresh()
+
+    def next_photo(self) -> None:
+        self.review.go_to(self.review.current + 1)
+        self.refresh()
+
+    def save(self) -> None:
+        """Write every reviewed photo's copy with the regions shown, on the worker thread."""
+        if self._saving or self.review.finding_faces:
+            return
+        redactor = build_redactor(self.review.style)
+        self._save_failures = 0
+        for index, photo in enumerate(self.review.photos):
+            if photo.can_be_saved:
+                self._saving.add(index)
+                self.worker.save(
+                    index, photo.source, photo.destination,
+                    photo.covered_regions(self.review.options), redactor,
+                    (photo.width, photo.height),
+                )
+        self.refresh()
+
+    def open_output(self) -> None:
+        folder = self.review.save_folders()[0]
+        if sys.platform == "win32":
+            os.startfile(folder)  # type: ignore[attr-defined]
+        else:
+            subprocess.Popen(["open" if sys.platform == "darwin" else "xdg-open", str(folder)])
+
+    def close(self) -> None:
+        unsaved = len(self.review.unsaved())
+        if self._saving:
+            message = "Copies are still being written. Quit anyway? Unfinished copies are not kept."
+        elif unsaved:
+            message = f"{unsaved} reviewed photo{'s' * (unsaved != 1)} not saved. Quit anyway?"
+        else:
+            message = None
+        if message and not messagebox.askokcancel(TITLE, message, parent=self.root):
+            return
+        self.root.destroy()
+
+    def _threshold_moved(self, value: str) -> None:
+        self.review.change_threshold(round(float(value), 2))
+        self.refresh()
+
+    def _style_chosen(self) -> None:
+        self.review.change_style(self.style_choice.get())
+        self.refresh()
+
+    def _list_selected(self, event: tk.Event) -> None:
+        selection = self.photo_list.selection()
+        if selection and int(selection[0]) != self.review.current:
+            self.review.go_to(int(selection[0]))
+            self.refresh()
+
+    def on_drop(self, event: tk.Event) -> None:
+        self.add_paths([Path(name) for name in self.root.tk.splitlist(event.data)])
+
+    def _editable(self) -> bool:
+        photo = self.review.current_photo
+        return photo is not None and photo.status is Status.READY and not self._saving
+
+    # Results from the worker ------------------------------------------------------------
+
+    def _poll(self) -> None:
+        changed = False
+        while not self.worker.results.empty():
+            self._apply(self.worker.results.get_nowait())
+            changed = True
+        if changed:
+            self.refresh()
+        self.root.after(POLL_MS, self._poll)
+
+    def _apply(self, result) -> None:
+        photo = self.review.photos[result.photo]
+        if isinstance(result, FacesFound):
+            photo.detected(result.width, result.height, result.candidates, result.preview)
+        elif isinstance(result, PhotoSaved):
+            self._saving.discard(result.photo)
+            photo.saved(result.result.output)
+        elif isinstance(result, PhotoFailed) and result.while_saving:
+            self._saving.discard(result.photo)
+            self._save_failures += 1
+            photo.not_saved(result.reason)
+        elif isinstance(result, PhotoFailed):
+            photo.failed(result.reason)
+
+    # Drawing ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Redraw everything from the model: list, photo, caption, buttons, status."""
+        self._refresh_list()
+        self._draw_photo()
+        self._refresh_caption()
+        self._refresh_controls()
+        self._refresh_status()
+
+    def _refresh_list(self) -> None:
+        rows = self.photo_list
+        for index, photo in enumerate(self.review.photos):
+            values = (photo.name, self._faces_column(photo))
+            tags = ("problem",) if photo.status is Status.FAILED or photo.problem else ()
+            if rows.exists(str(index)):
+                rows.item(str(index), values=values, tags=tags)
+            else:
+                rows.insert("", "end", iid=str(index), values=values, tags=tags)
+        if self.review.photos and rows.selection() != (str(self.review.current),):
+            rows.selection_set(str(self.review.current))
+            rows.see(str(self.review.current))
+
+    def _faces_column(self, photo: ReviewedPhoto) -> str:
+        if photo.status is Status.FINDING_FACES:
+            return "finding…"
+        if photo.status is Status.FAILED:
+            return "⚠ failed"
+        count = str(len(photo.covered_regions(self.review.options)))
+        if photo.problem:
+            return f"{count}  ⚠ not saved"
+        return f"{count}  ✓ saved" if photo.saved_to else count
+
+    def _draw_photo(self) -> None:
+        canvas = self.canvas
+        canvas.delete("all")
+        self._rubber_band = None
+        width, height = canvas.winfo_width(), canvas.winfo_height()
+        photo = self.review.current_photo
+        if photo is None:
+            self._draw_drop_zone(width, height)
+        elif photo.status is Status.FINDING_FACES:
+            self._centre_text(width, height, f"Finding faces in {photo.name}…")
+        elif photo.status is Status.FAILED:
+            self._centre_text(
+                width, height, f"{photo.name} cannot be anonymised:\n{photo.problem}", ERROR_ON_BACKDROP
+            )
+        else:
+            self._draw_regions_on_photo(photo, width, height)
+
+    def _draw_drop_zone(self, width: int, height: int) -> None:
+        inset = 40
+        self.canvas.create_rectangle(
+            inset, inset, width - inset, height - inset, outline="#8a8f98", width=2, dash=(8, 6)
+        )
+        if self.accepts_drops:
+            headline, detail = "Drop photos or folders here", "or choose them with Add photos…"
+        else:
+            headline, detail = "Choose photos with Add photos…", ""
+        self.canvas.create_text(
+            width / 2, height / 2 - 14, text=headline, fill="#f0f0f0", font=("TkDefaultFont", 18)
+        )
+        self.canvas.create_text(
+            width / 2, height / 2 + 18, text=detail, fill="#b8bcc4", font=("TkDefaultFont", 11)
+        )
+
+    def _centre_text(self, width: int, height: int, text: str, colour: str = "#f0f0f0") -> None:
+        self.canvas.create_text(
+            width / 2, height / 2, text=text, fill=colour,
+            font=("TkDefaultFont", 13), justify="center", width=max(width - 80, 200),
+        )
+
+    def _draw_regions_on_photo(self, photo: ReviewedPhoto, width: int, height: int) -> None:
+        scale, left, top = self.photo_placement()
+        # Rounded as shown_regions rounds, so the covered regions fit this size exactly.
+        size = (round(photo.width * scale), round(photo.height * scale))
+        covered = tuple(photo.covered_regions(self.review.options, scale)) if self.show_covered.get() else ()
+        shows = (self.review.current, size, self.review.style, covered)
+        if self._shown_image is None or self._shown_image[0] != shows:
+            image = photo.preview.resize(size, Image.Resampling.LANCZOS)
+            if covered:
+                redactor = build_redactor(self.review.style)
+                image = Image.fromarray(redactor.redact(np.asarray(image), covered))
+            self._shown_image = (shows, ImageTk.PhotoImage(image, master=self.root))
+        self.canvas.create_image(left, top, image=self._shown_image[1], anchor="nw")
+        for shown in photo.shown_regions(self.review.options):
+            self._draw_region(shown, scale, left, top)
+        if photo.problem:
+            self.canvas.create_rectangle(0, 0, width, 30, fill=ERROR, outline="")
+            self.canvas.create_text(
+                10, 15, text=photo.problem, fill="white", anchor="w", font=("TkDefaultFont", 10, "bold")
+            )
+
+    def _draw_region(self, shown: ShownRegion, scale: float, left: float, top: float) -> None:
+        region = shown.region
+        if region.shape == "ellipse":
+            x1, y1, x2, y2 = region.outline
+            draw = self.canvas.create_oval
+        else:
+            x1, y1, x2, y2 = region.box
+            draw = self.canvas.create_rectangle
+        coords = (left + x1 * scale, top + y1 * scale, left + x2 * scale, top + y2 * scale)
+        if shown.covered:
+            # A dark line under the bright one keeps the outline visible on any background.
+            draw(*coords, outline=SHADOW, width=5)
+            draw(*coords, outline=COVERED, width=3, tags=("region", "covered", shown.origin.value))
+        else:
+            draw(*coords, outline=SHADOW, width=3)
+            draw(*coords, outline=UNCOVERED, width=1, dash=(4, 4), tags=("region", "uncovered"))
+
+    def photo_placement(self) -> Tuple[float, float, float]:
+        """(scale, left, top): where the current photo sits on the canvas."""
+        photo = self.review.current_photo
+        width = max(self.canvas.winfo_width() - 2 * MARGIN, 1)
+        height = max(self.canvas.winfo_height() - 2 * MARGIN, 1)
+        scale = min(width / photo.width, height / photo.height, MOST_ENLARGEMENT)
+        left = MARGIN + (width - photo.width * scale) / 2
+        top = MARGIN + (height - photo.height * scale) / 2
+        return scale, left, top
+
+    def _to_photo(self, x: float, y: float) -> Tuple[float, float]:
+        scale, left, top = self.photo_placement()
+        return (x - left) / scale, (y - top) / scale
+
+    def _refresh_caption(self) -> None:
+        photo = self.review.current_photo
+        if photo is None:
+            self.caption.configure(text="No photos yet")
+            return
+        position = f"Photo {self.review.current + 1} of {len(self.review.photos)}: {photo.name}"
+        if photo.status is Status.READY:
+            count = len(photo.covered_regions(self.review.options))
+            position += f"  —  {count} face{'s' * (count != 1)} will be covered"
+        self.caption.configure(text=position)
+
+    def _refresh_controls(self) -> None:
+        has_photos = bool(self.review.photos)
+        self.previous_button.state(["!disabled" if self.review.current > 0 else "disabled"])
+        last = len(self.review.photos) - 1
+        self.next_button.state(["!disabled" if self.review.current < last else "disabled"])
+        can_save = bool(self.review.photos_to_save()) and not self.review.finding_faces and not self._saving
+        self.save_button.state(["!disabled" if can_save else "disabled"])
+        threshold = self.review.options.threshold
+        self.threshold_label.configure(text=f"{threshold:.2f}  (lower finds more)")
+        folders = self.review.save_folders()
+        self.output_label.configure(text=_folder_list(folders) if has_photos else "—")
+        self.output_button.state(["!disabled" if has_photos and not self._saving else "disabled"])
+
+    def _refresh_status(self) -> None:
+        total, to_save = len(self.review.photos), len(self.review.photos_to_save())
+        all_saved = bool(to_save) and not self.review.unsaved() and not self._saving
+        if self._saving:
+            done = to_save - len(self._saving)
+            self._show_progress(done, to_save)
+            self._say(f"Saving {done + 1} of {to_save}…")
+        elif self.review.finding_faces:
+            done = total - self.review.finding_faces
+            self._show_progress(done, total)
+            self._say(f"Finding faces: {done} of {total} photos done…")
+        else:
+            self._show_progress(None, None)
+            if self._save_failures:
+                failures = self._save_failures
+                self._say(f"{failures} photo{'s' * (failures != 1)} not saved: see the marked photos", problem=True)
+            elif all_saved:
+                folders = _folder_list(self.review.save_folders())
+                self._say(f"Saved {to_save} photo{'s' * (to_save != 1)} to {folders}")
+            else:
+                self._say("Check every photo, then save" if total else "")
+        if all_saved and not self.open_button.winfo_manager():
+            self.open_button.pack(side="left", padx=(8, 0))
+        elif not all_saved:
+            self.open_button.pack_forget()
+
+    def _show_progress(self, done: Optional[int], total: Optional[int]) -> None:
+        if done is None:
+            self.progress.pack_forget()
+            return
+        self.progress.configure(maximum=max(total, 1), value=done)
+        if not self.progress.winfo_manager():
+            self.progress.pack(side="left", padx=(12, 0))
+
+    def _say(self, text: str, problem: bool = False) -> None:
+        self.status.configure(text=text, style="Problem.TLabel" if problem else "TLabel")
+
+    def _notify(self, text: str, problem: bool = False) -> None:
+        self.notice.configure(text=text, style="Problem.TLabel" if problem else "TLabel")
+
+
+def _folder_list(folders: Iterable[Path]) -> str:
+    folders = list(folders)
+    if len(folders) <= 2:
+        return " and ".join(str(folder) for folder in folders)
+    return f"{folders[0]} and {len(folders) - 1} more folders"

@@ -1,0 +1,485 @@
+"""The review window: the model without a display, then a real Tk window under Xvfb.
+
+Set ANONYMISE_DOCS_SCREENSHOTS=1 to also write the screenshots used in docs/desktop.md.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image, PngImagePlugin
+
+from anonymise.batch import UnsafeOutputError
+from anonymise.desktop.review import DRAWN, Origin, Review, ReviewedPhoto, Status
+from anonymise.desktop.saving import PhotoChangedError, save_reviewed_photo
+from anonymise.desktop.worker import FacesFound, PhotoFailed, Worker
+from anonymise.detectors import Detector
+from anonymise.faces import Faces
+from anonymise.imagefile import load_photo
+from anonymise.pipeline import Options, anonymise_pixels
+from anonymise.redactors import build_redactor
+from anonymise.regions import coverage_mask, regions_from_faces
+
+from conftest import REPO, SAMPLES
+from virtual_display import screenshot, x_display  # noqa: F401  (a fixture)
+
+DOCS_IMAGES = REPO / "docs" / "images"
+PORTRAIT = "nasa-astronaut-eileen-collins.png"
+GARDEN = "whitehouse-rose-garden-small-profile.jpg"
+
+
+class FixedDetector(Detector):
+    """Finds the same boxes in every photo; ``release`` lets a test hold detection back."""
+
+    name = "fixed"
+
+    def __init__(self, boxes, scores=None, release=None):
+        self.faces = Faces.from_detector(
+            np.array(boxes, dtype=np.float32).reshape(-1, 4),
+            np.array(scores if scores is not None else [0.9] * len(boxes)), self.name,
+        )
+        self.release = release
+
+    def detect(self, rgb):
+        if self.release is not None:
+            self.release.wait(30)
+        return self.faces
+
+
+def noise_png(path, width=120, height=90, mode="RGB"):
+    pixels = np.random.default_rng(7).integers(0, 256, (height, width, len(mode)), dtype=np.uint8)
+    Image.fromarray(pixels, mode).save(path)
+    return path
+
+
+def fingerprint(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# The model, without a display ---------------------------------------------------------
+
+def ready_photo(boxes, scores, width=200, height=100):
+    photo = ReviewedPhoto(Path("a.png"), Path("out/a.png"))
+    candidates = Faces.from_detector(np.array(boxes, dtype=np.float32), np.array(scores), "test")
+    photo.detected(width, height, candidates, Image.new("RGB", (width, height)))
+    return photo
+
+
+def test_threshold_filters_the_candidates_without_detecting_again():
+    photo = ready_photo([(10, 10, 30, 30), (100, 10, 120, 30)], [0.9, 0.1])
+    assert [s.index for s in photo.shown_regions(Options(threshold=0.2))] == [0]
+    assert [s.index for s in photo.shown_regions(Options(threshold=0.05))] == [0, 1]
+
+
+def test_clicking_a_detection_removes_it_and_clicking_again_brings_it_back():
+    photo = ready_photo([(10, 10, 30, 30), (100, 10, 120, 30)], [0.9, 0.8])
+    options = Options()
+    assert photo.toggle_region_at(20, 20, options)
+    assert [s.covered for s in photo.shown_regions(options)] == [False, True]
+    assert [r.box for r in photo.covered_regions(options)] == [photo.shown_regions(options)[1].region.box]
+    assert photo.toggle_region_at(20, 20, options)
+    assert [s.covered for s in photo.shown_regions(options)] == [True, True]
+    assert not photo.toggle_region_at(60, 80, options), "a click on no region changed something"
+
+
+def test_a_click_where_regions_overlap_means_the_one_whose_centre_is_nearest():
+    photo = ready_photo([(10, 10, 50, 50), (30, 30, 70, 70)], [0.9, 0.9])
+    options = Options(mask_scale=1.0)
+    photo.toggle_region_at(60, 60, options)  # inside both, nearer the second's centre
+    assert [s.covered for s in photo.shown_regions(options)] == [True, False]
+
+
+def test_a_removed_detection_stays_removed_across_threshold_changes():
+    photo = ready_photo([(10, 10, 30, 30), (100, 10, 120, 30)], [0.9, 0.1])
+    photo.toggle_region_at(20, 20, Options())
+    low = Options(threshold=0.05)
+    assert [(s.index, s.covered) for s in photo.shown_regions(low)] == [(0, False), (1, True)]
+
+
+@pytest.mark.parametrize("corners, expected", [
+    ((40, 20, 60, 50), (40, 20, 60, 50)),
+    ((60, 50, 40, 20), (40, 20, 60, 50)),        # dragged up and left
+    ((-30, -10, 20, 20), (0, 0, 20, 20)),       # started outside the photo
+    ((180, 80, 260, 140), (180, 80, 200, 100)),  # ended outside the photo
+    ((40, 20, 41, 50), None),                    # a slip, not a box
+    ((-30, -30, -5, -5), None),                  # entirely outside
+])
+def test_a_drawn_box_is_clipped_to_the_photo_and_covered_like_a_face(corners, expected):
+    photo = ready_photo([], [])
+    options = Options()
+    assert photo.draw_box(*corners) == (expected is not None)
+    if expected is None:
+        assert photo.shown_regions(options) == []
+        return
+    assert photo.drawn == [tuple(float(v) for v in expected)]
+    [shown] = photo.shown_regions(options)
+    assert shown.origin is Origin.DRAWN and shown.region.detector == DRAWN
+    grown = regions_from_faces(Faces.from_detector(np.array([expected]), np.ones(1), DRAWN), 200, 100)
+    assert shown.region == grown[0]
+
+
+def test_clicking_a_drawn_box_deletes_it():
+    photo = ready_photo([], [])
+    photo.draw_box(40, 20, 60, 50)
+    assert photo.toggle_region_at(50, 35, Options())
+    assert photo.drawn == [] and photo.shown_regions(Options()) == []
+
+
+def test_an_edit_after_saving_marks_the_photo_unsaved():
+    photo = ready_photo([(10, 10, 30, 30)], [0.9])
+    photo.saved(Path("out/a.png"))
+    photo.toggle_region_at(20, 20, Options())
+    assert photo.saved_to is None
+
+
+def test_adding_inputs_plans_copies_like_the_command_line(sample_dir):
+    (sample_dir / "notes.txt").write_text("shot list")
+    review = Review()
+    added, skipped = review.add([sample_dir, sample_dir / PORTRAIT])
+    assert skipped == 1
+    assert [p.name for p in added] == sorted(p.name for p in sample_dir.glob("*.*") if p.suffix != ".txt")
+    assert review.save_folders() == [sample_dir.parent / "photos-anonymised"]
+    for photo in review.photos:
+        assert photo.destination == sample_dir.parent / "photos-anonymised" / photo.name
+        assert photo.status is Status.FINDING_FACES
+    assert review.add([sample_dir]) == ([], 1), "adding the same folder again added photos"
+
+
+@pytest.mark.parametrize("output, error", [
+    ("{photos}", "refusing to write into the input folder"),
+    ("{photos}/copies", "refusing to write into the input folder"),
+    ("{tmp}/elsewhere", None),
+])
+def test_changing_the_output_refuses_folders_inside_the_inputs(tmp_path, sample_dir, output, error):
+    review = Review()
+    review.add([sample_dir])
+    before = [p.destination for p in review.photos]
+    folder = Path(output.format(photos=sample_dir, tmp=tmp_path))
+    if error:
+        with pytest.raises(UnsafeOutputError, match=error):
+            review.change_output(folder)
+        assert [p.destination for p in review.photos] == before and review.output is None
+    else:
+        review.change_output(folder)
+        assert [p.destination.parent for p in review.photos] == [folder, folder]
+        assert review.save_folders() == [folder]
+
+
+def test_two_inputs_with_the_same_output_name_fail_rather_than_overwrite(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        noise_png(tmp_path / folder / "same.png")
+    review = Review(output=tmp_path / "out")
+    review.add([tmp_path / "a" / "same.png", tmp_path / "b" / "same.png"])
+    first, second = review.photos
+    assert first.status is Status.FINDING_FACES and first.destination == tmp_path / "out" / "same.png"
+    assert second.status is Status.FAILED and "same output" in second.problem
+
+
+def test_saving_covers_exactly_the_reviewed_regions(tmp_path):
+    source = noise_png(tmp_path / "in.png")
+    photo = ready_photo([(10, 10, 40, 40), (60, 20, 90, 60)], [0.9, 0.9], 120, 90)
+    photo.toggle_region_at(25, 25, Options())
+    photo.draw_box(95, 60, 115, 85)
+    regions = photo.covered_regions(Options())
+    result = save_reviewed_photo(source, tmp_path / "out.png", regions, build_redactor("solid"), (120, 90))
+    assert result.regions == regions and (result.width, result.height) == (120, 90)
+    before, after = np.asarray(Image.open(source)), np.asarray(Image.open(tmp_path / "out.png"))
+    covered = coverage_mask(regions, 120, 90)
+    assert np.any(before != after, axis=-1)[covered].all()
+    assert np.array_equal(before[~covered], after[~covered])
+
+
+def test_saving_refuses_a_photo_that_changed_since_the_review(tmp_path):
+    source = noise_png(tmp_path / "in.png", 120, 90)
+    with pytest.raises(PhotoChangedError):
+        save_reviewed_photo(source, tmp_path / "out.png", [], build_redactor(), (90, 120))
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_saving_makes_covered_transparent_pixels_opaque(tmp_path):
+    source = noise_png(tmp_path / "in.png", mode="RGBA")
+    regions = ready_photo([(10, 10, 40, 40)], [0.9], 120, 90).covered_regions(Options())
+    save_reviewed_photo(source, tmp_path / "out.png", regions, build_redactor(), (120, 90))
+    alpha = np.asarray(Image.open(tmp_path / "out.png"))[..., 3]
+    assert (alpha[coverage_mask(regions, 120, 90)] == 255).all()
+
+
+def test_the_worker_reports_each_photo_and_goes_on_after_a_failure(tmp_path):
+    good = noise_png(tmp_path / "good.png")
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(good.read_bytes()[:100])
+    worker = Worker(lambda: FixedDetector([(1, 2, 30, 40)]))
+    try:
+        worker.find_faces(0, corrupt)
+        worker.find_faces(1, good)
+        failed, found = worker.results.get(timeout=30), worker.results.get(timeout=30)
+    finally:
+        worker.stop(timeout=10)
+    assert isinstance(failed, PhotoFailed) and failed.photo == 0 and not failed.while_saving
+    assert "cannot read image" in failed.reason
+    assert isinstance(found, FacesFound) and found.photo == 1
+    assert (found.width, found.height) == (120, 90) and found.preview.size == (120, 90)
+    assert found.candidates.xyxy.tolist() == [[1, 2, 30, 40]]
+
+
+# A real window under Xvfb ----------------------------------------------------------------
+
+@pytest.fixture
+def open_window(x_display):
+    """Opens review windows the way ``anonymise-drop`` does; closes them after the test."""
+    pytest.importorskip("tkinter", reason="this Python has no Tk (Debian: apt-get install python3-tk)")
+    from anonymise.desktop.app import open_window as open_review_window
+
+    windows = []
+
+    def open_(*args, **kwargs):
+        window = open_review_window(*args, **kwargs)
+        windows.append(window)
+        settle(window)
+        return window
+
+    yield open_
+    for window in windows:
+        window.worker.stop(timeout=30)
+        window.root.destroy()
+
+
+def settle(window, condition=lambda: True, timeout=120):
+    """Run the window's event loop until ``condition()`` holds, as a user would wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        window.root.update()
+        if condition():
+            break
+        assert time.monotonic() < deadline, "the window did not get there in time"
+        time.sleep(0.02)
+    for _ in range(3):
+        window.root.update()
+
+
+def save_screenshot(window, tmp_path, name):
+    shot = screenshot(window.root, tmp_path / "screenshots" / name)
+    if os.environ.get("ANONYMISE_DOCS_SCREENSHOTS"):
+        # 256 colours keep the docs' screenshots a third of the size, and look the same.
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        Image.open(shot).convert("RGB").quantize(256).save(DOCS_IMAGES / name, optimize=True)
+    return shot
+
+
+def click(canvas, x, y):
+    canvas.event_generate("<ButtonPress-1>", x=round(x), y=round(y))
+    canvas.event_generate("<ButtonRelease-1>", x=round(x), y=round(y))
+
+
+def drag(canvas, start, end, steps=5):
+    canvas.event_generate("<ButtonPress-1>", x=round(start[0]), y=round(start[1]))
+    for step in range(1, steps + 1):
+        x = start[0] + (end[0] - start[0]) * step / steps
+        y = start[1] + (end[1] - start[1]) * step / steps
+        canvas.event_generate("<B1-Motion>", x=round(x), y=round(y))
+    canvas.event_generate("<ButtonRelease-1>", x=round(end[0]), y=round(end[1]))
+
+
+def on_canvas(window, x, y):
+    scale, left, top = window.photo_placement()
+    return left + x * scale, top + y * scale
+
+
+def outlines_drawn(window, tag):
+    """The ellipses drawn with ``tag``, as photo pixel coordinates, sorted."""
+    scale, left, top = window.photo_placement()
+    boxes = []
+    for item in window.canvas.find_withtag(tag):
+        x1, y1, x2, y2 = window.canvas.coords(item)
+        boxes.append(tuple(round(v, 1) for v in ((x1 - left) / scale, (y1 - top) / scale,
+                                                 (x2 - left) / scale, (y2 - top) / scale)))
+    return sorted(boxes)
+
+
+def rounded(regions):
+    return sorted(tuple(round(v, 1) for v in region.outline) for region in regions)
+
+
+@pytest.fixture
+def two_photos(tmp_path):
+    """The portrait as shipped, and the garden photo as a PNG that keeps the JPEG's EXIF and
+    gains a text chunk: lossless, so pixels outside covered regions can be compared exactly."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    portrait = folder / PORTRAIT
+    portrait.write_bytes((SAMPLES / PORTRAIT).read_bytes())
+    garden = folder / "rose-garden.png"
+    with Image.open(SAMPLES / GARDEN) as original:
+        text = PngImagePlugin.PngInfo()
+        text.add_text("Comment", "Taken in the Rose Garden")
+        original.save(garden, exif=original.info["exif"], pnginfo=text)
+    return [portrait, garden]
+
+
+def test_review_fix_and_save_two_photos(open_window, two_photos, detectors, tmp_path):
+    originals = {path: fingerprint(path) for path in two_photos}
+    window = open_window(two_photos)
+    assert window.root.title() == "Anonymise photos"
+    settle(window, lambda: not window.review.finding_faces)
+
+    # What the window shows is what the core detects.
+    detector = detectors("ensemble")
+    expected = {}
+    for index, path in enumerate(two_photos):
+        rgb = load_photo(path).rgb
+        _, _, expected[path] = anonymise_pixels(rgb, detector, build_redactor(), Options())
+        window.review.go_to(index)
+        window.refresh()
+        photo = window.review.current_photo
+        assert photo.status is Status.READY
+        assert photo.covered_regions(window.review.options) == expected[path]
+        assert outlines_drawn(window, "covered") == rounded(expected[path])
+        count = len(expected[path])
+        assert f"{count} face{'s' * (count != 1)} will be covered" in window.caption.cget("text")
+        assert window.photo_list.item(str(index), "values")[1] == str(count)
+    portrait, garden = two_photos
+    assert len(expected[portrait]) >= 1 and len(expected[garden]) >= 2
+
+    # On the garden photo, remove the lowest-scored region (a detection on the dog) and
+    # draw a box round the hand holding the ball, as the mouse would.
+    window.review.go_to(1)
+    window.refresh()
+    removed = min(expected[garden], key=lambda region: region.score)
+    left, top, right, bottom = removed.outline
+    click(window.canvas, *on_canvas(window, (left + right) / 2, (top + bottom) / 2))
+    drag(window.canvas, on_canvas(window, 360, 232), on_canvas(window, 402, 280))
+    settle(window)
+    [added] = [s.region for s in window.review.current_photo.shown_regions(window.review.options)
+               if s.origin is Origin.DRAWN]
+    kept = [region for region in expected[garden] if region is not removed]
+    assert outlines_drawn(window, "covered") == rounded(kept + [added])
+    assert outlines_drawn(window, "uncovered") == rounded([removed])
+    assert outlines_drawn(window, "drawn") == rounded([added])
+    save_screenshot(window, tmp_path, "review-window.png")
+
+    assert not (tmp_path / "photos-anonymised").exists(), "something was written before Save"
+    window.save_button.invoke()
+    settle(window, lambda: all(photo.saved_to for photo in window.review.photos))
+    assert "Saved 2 photos to" in window.status.cget("text")
+    assert str(tmp_path / "photos-anonymised") in window.status.cget("text")
+    window.show_covered_button.invoke()
+    settle(window)
+    save_screenshot(window, tmp_path, "saved-and-shown-covered.png")
+
+    assert {path: fingerprint(path) for path in two_photos} == originals, "an original changed"
+    written = tmp_path / "photos-anonymised"
+    assert sorted(p.name for p in written.iterdir()) == sorted(p.name for p in two_photos)
+    covered_by_photo = {portrait: expected[portrait], garden: kept + [added]}
+    for path, covered in covered_by_photo.items():
+        before = load_photo(path).rgb
+        with Image.open(written / path.name) as image:
+            assert image.format == "PNG"
+            assert not image.getexif() and not image.text
+            assert not {"exif", "icc_profile", "xmp", "XML:com.adobe.xmp", "comment"} & set(image.info)
+            after = np.asarray(image.convert("RGB"))
+        height, width = before.shape[:2]
+        mask = coverage_mask(covered, width, height)
+        changed = np.any(before != after, axis=-1)
+        assert changed[mask].all(), f"{path.name}: a covered pixel kept its value"
+        assert np.array_equal(before[~mask], after[~mask]), f"{path.name}: a pixel outside the regions changed"
+        if path == garden:
+            # Spelled out: the removed region is untouched and the drawn one covered.
+            left_alone = coverage_mask([removed], width, height) & ~mask
+            assert left_alone.any() and np.array_equal(before[left_alone], after[left_alone])
+            assert changed[coverage_mask([added], width, height)].all()
+
+
+def test_detection_runs_off_the_ui_thread_with_progress(open_window, tmp_path):
+    release = threading.Event()
+    photos = [noise_png(tmp_path / "a.png"), noise_png(tmp_path / "b.png")]
+    window = open_window(photos, detector_factory=lambda: FixedDetector([(10, 10, 40, 40)], release=release))
+    ticks = []
+    for _ in range(5):
+        window.root.after(10, lambda: ticks.append(time.monotonic()))
+        settle(window, lambda: len(ticks) == _ + 1, timeout=5)
+    assert window.progress.winfo_ismapped()
+    assert window.status.cget("text") == "Finding faces: 0 of 2 photos done…"
+    assert window.save_button.instate(["disabled"])
+    release.set()
+    settle(window, lambda: not window.review.finding_faces, timeout=30)
+    assert not window.progress.winfo_ismapped()
+    assert window.save_button.instate(["!disabled"])
+
+
+def test_a_photo_that_fails_shows_why_and_the_others_go_on(open_window, tmp_path):
+    (tmp_path / "photos").mkdir()
+    good = noise_png(tmp_path / "photos" / "good.png")
+    broken = tmp_path / "photos" / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff not really a jpeg")
+    window = open_window([broken, good], detector_factory=lambda: FixedDetector([(10, 10, 40, 40)]))
+    settle(window, lambda: not window.review.finding_faces, timeout=30)
+    failed, ready = window.review.photos
+    assert failed.status is Status.FAILED and "cannot read image" in failed.problem
+    assert ready.status is Status.READY
+    texts = [window.canvas.itemcget(item, "text") for item in window.canvas.find_all()
+             if window.canvas.type(item) == "text"]
+    assert any("broken.jpg cannot be anonymised" in text and "cannot read image" in text for text in texts)
+    assert window.photo_list.item("0", "values")[1] == "⚠ failed"
+
+    window.save_button.invoke()
+    settle(window, lambda: ready.saved_to is not None, timeout=30)
+    assert sorted(p.name for p in (tmp_path / "photos-anonymised").iterdir()) == ["good.png"]
+
+
+def test_show_covered_previews_the_chosen_style(open_window, tmp_path):
+    photo = noise_png(tmp_path / "noise.png", 300, 200)
+    window = open_window([photo], detector_factory=lambda: FixedDetector([(100, 60, 180, 140)]))
+    settle(window, lambda: not window.review.finding_faces, timeout=30)
+    centre = on_canvas(window, 140, 100)
+
+    def screen_near_centre():
+        grab = np.asarray(Image.open(screenshot(window.root, tmp_path / "shot.png")))
+        x = round(centre[0]) + window.canvas.winfo_rootx() - window.root.winfo_rootx()
+        y = round(centre[1]) + window.canvas.winfo_rooty() - window.root.winfo_rooty()
+        return grab[y - 3:y + 4, x - 3:x + 4]
+
+    assert screen_near_centre().max() > 1, "the face is covered before asking"
+    window.style_buttons["solid"].invoke()
+    window.show_covered_button.invoke()
+    settle(window)
+    assert window.review.style == "solid"
+    assert screen_near_centre().max() <= 1, "the solid (black) cover is not shown"
+    window.show_covered_button.invoke()
+    settle(window)
+    assert screen_near_centre().max() > 1
+
+
+def test_an_empty_window_invites_drops_and_adds_what_is_dropped(open_window, tmp_path):
+    window = open_window([], detector_factory=lambda: FixedDetector([]))
+    assert window.accepts_drops, "tkdnd did not load from the tkinterdnd2 wheel"
+    texts = [window.canvas.itemcget(item, "text") for item in window.canvas.find_withtag("all")
+             if window.canvas.type(item) == "text"]
+    assert "Drop photos or folders here" in texts
+    assert window.save_button.instate(["disabled"])
+    save_screenshot(window, tmp_path, "drop-zone.png")
+
+    folder = tmp_path / "a folder with spaces"
+    folder.mkdir()
+    photo = noise_png(folder / "one photo.png")
+    (folder / "notes.txt").write_text("not a photo")
+    # What tkdnd hands over for a drop: a Tcl list, names with spaces in braces.
+    window.on_drop(SimpleNamespace(data=f"{{{folder}}} {{{photo}}}"))
+    settle(window, lambda: not window.review.finding_faces, timeout=30)
+    assert [p.source for p in window.review.photos] == [photo]
+    assert "1 file skipped" in window.notice.cget("text")
+
+
+def test_the_entry_points_start(tmp_path):
+    script = Path(sys.executable).with_name("anonymise-drop")
+    for command in ([str(script), "--help"], [sys.executable, "-m", "anonymise.desktop", "--help"]):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "Usage: anonymise-drop [OPTIONS] [PATH]..." in done.stdout
