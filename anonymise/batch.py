@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from anonymise.errors import AnonymiseError
+from anonymise.imagefile import is_supported, output_format, output_name
 
 OUTPUT_SUFFIX = "-anonymised"
 
@@ -32,19 +33,26 @@ def default_output_root(input_path: Path) -> Path:
     return folder.parent / f"{folder.name or 'photos'}{OUTPUT_SUFFIX}"
 
 
-def plan_jobs(inputs: Sequence[Path], output: Optional[Path] = None) -> List[Job]:
+def plan_jobs(
+    inputs: Sequence[Path],
+    output: Optional[Path] = None,
+    requested_format: Optional[str] = None,
+    neutral_names: bool = False,
+) -> List[Job]:
     """One job per file under ``inputs`` (folders recursively), mirroring each tree.
 
     With ``output``, a single folder's tree goes straight under it, several folders each
     under their own name, and files directly in it; without, each input goes to
-    ``default_output_root``. Raises ``UnsafeOutputError`` when any copy would be written
-    inside an input folder or over an input file: nothing is written then.
+    ``default_output_root``. Each photo keeps its name, with the extension of
+    ``requested_format`` if that changes its format; with ``neutral_names`` photos are named
+    ``photo-0001.jpg``, ``photo-0002.png``, ... in the order they are read, so no name
+    tells when or with what a photo was taken. Raises ``UnsafeOutputError`` when any copy
+    would be written inside an input folder or over an input file: nothing is written then.
     """
     if output is not None and output.exists() and not output.is_dir():
         raise UnsafeOutputError(f"output {output} exists and is not a folder")
     several_folders = sum(1 for path in inputs if path.is_dir()) > 1
-    jobs: List[Job] = []
-    writers: Dict[Path, Path] = {}
+    planned = []
     for input_path in inputs:
         if output is None:
             root = default_output_root(input_path)
@@ -55,14 +63,27 @@ def plan_jobs(inputs: Sequence[Path], output: Optional[Path] = None) -> List[Job
         _refuse_root_inside_inputs(root, inputs)
         for source in _files_under(input_path):
             relative = source.relative_to(input_path) if input_path.is_dir() else Path(source.name)
-            destination = root / relative
-            key = destination.resolve()
-            if key in writers:
-                conflict = f"another input ({writers[key]}) is written to the same output {destination}"
-                jobs.append(Job(source, destination, conflict))
-            else:
-                writers[key] = source
-                jobs.append(Job(source, destination))
+            planned.append((source, root / relative.parent))
+    number_width = max(4, len(str(sum(is_supported(source) for source, _ in planned))))
+    jobs: List[Job] = []
+    writers: Dict[Path, Path] = {}
+    photos = 0
+    for source, folder in planned:
+        if not is_supported(source):
+            name = source.name  # never written: the job reports the file as skipped
+        elif neutral_names:
+            photos += 1
+            name = f"photo-{photos:0{number_width}d}{output_format(source, requested_format).extension}"
+        else:
+            name = output_name(source, requested_format)
+        destination = folder / name
+        key = destination.resolve()
+        if key in writers:
+            conflict = f"another input ({writers[key]}) is written to the same output {destination}"
+            jobs.append(Job(source, destination, conflict))
+        else:
+            writers[key] = source
+            jobs.append(Job(source, destination))
     _refuse_writes_over_inputs(writers, inputs)
     return jobs
 

@@ -20,6 +20,7 @@ from anonymise import __version__, launcher
 from anonymise.batch import UnsafeOutputError, plan_jobs
 from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS, build_detector
 from anonymise.errors import AnonymiseError, NotAnImageError
+from anonymise.imagefile import OUTPUT_FORMATS
 from anonymise.pipeline import DEFAULT_THRESHOLD, Options, anonymise_file
 from anonymise.redactors import DEFAULT_STYLE, REDACTORS, build_redactor
 from anonymise.regions import DEFAULT_MASK_SCALE, DEFAULT_SHAPE, SHAPES
@@ -29,6 +30,7 @@ from anonymise.report import FAILED, OK, SKIPPED, Report, ReportEntry
 Style = Enum("Style", {name: name for name in REDACTORS}, type=str)
 DetectorName = Enum("DetectorName", {name: name for name in DETECTORS}, type=str)
 Shape = Enum("Shape", {name: name for name in SHAPES}, type=str)
+FormatName = Enum("FormatName", {name: name for name in OUTPUT_FORMATS}, type=str)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -65,6 +67,19 @@ def anonymise(
         help="Size of the covered region relative to the detected face box (reaches hair and ears).",
     ),
     shape: Shape = typer.Option(DEFAULT_SHAPE, "--shape", help="Shape of each covered region."),
+    file_format: Optional[FormatName] = typer.Option(
+        None, "--format", "-f", show_default=False,
+        help="Write every copy in this format. Default: the input's format (HEIC is written as JPEG).",
+    ),
+    neutral_names: bool = typer.Option(
+        False, "--neutral-names",
+        help="Name the copies photo-0001.jpg, photo-0002.jpg, ... in the order they are read, "
+        "instead of their own names (which can tell the date, time and device). Folders are kept.",
+    ),
+    verify: bool = typer.Option(
+        True, "--verify/--no-verify",
+        help="Run the detector again on each covered photo and cover any face it still finds.",
+    ),
     report: Optional[Path] = typer.Option(
         None, "--report", dir_okay=False,
         help="Write a JSON report of every file and the regions covered (coordinates only).",
@@ -80,7 +95,7 @@ def anonymise(
     To review faces in a window instead, run anonymise-drop; 'anonymise install-launcher' adds a launcher to drop photos on.
     """
     try:
-        jobs = plan_jobs(paths, output)
+        jobs = plan_jobs(paths, output, file_format.value if file_format else None, neutral_names)
     except UnsafeOutputError as error:
         stderr.print(f"Error: {error}", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
@@ -90,7 +105,7 @@ def anonymise(
 
     face_detector = build_detector(detector.value)
     redactor = build_redactor(style.value)
-    options = Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value)
+    options = Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value, verify=verify)
     results = Report()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -130,12 +145,17 @@ def _run_job(job, face_detector, redactor, options: Options) -> ReportEntry:
 def _print_summary(results: Report, report: Optional[Path]) -> None:
     written = results.count(OK)
     line = (
-        f"{written} photo{'s' * (written != 1)} written, {results.faces_covered} faces covered, "
+        f"{written} photo{'s' * (written != 1)} written, {results.faces_covered} faces covered"
+        f"{_verification_note(results.faces_found_by_verification)}, "
         f"{results.count(SKIPPED)} skipped, {results.count(FAILED)} failed."
     )
     stderr.print(line, markup=False, soft_wrap=True)
     if report is not None:
         stderr.print(f"Report: {_printable(report)}", markup=False, soft_wrap=True)
+
+
+def _verification_note(found: int) -> str:
+    return f" ({found} found only by the verification pass)" if found else ""
 
 
 def _printable(path: Path) -> str:

@@ -34,11 +34,20 @@ class ReportEntry:
             "reason": self.reason,
             "width": result.width if result else None,
             "height": result.height if result else None,
-            "regions": [
-                {"box": list(r.box), "score": round(r.score, 4), "detector": r.detector}
-                for r in (result.regions if result else [])
-            ],
+            "frames": len(result.frames) if result else None,
+            "regions": _regions_json(result) if result else [],
         }
+
+
+def _regions_json(result: FileResult) -> List[Dict[str, Any]]:
+    """Every covered region; ``frame`` counts from 0, ``pass`` says which detection found it."""
+    return [
+        {"box": list(r.box), "score": round(r.score, 4), "detector": r.detector,
+         "frame": index, "pass": found_by}
+        for index, frame in enumerate(result.frames)
+        for found_by, regions in (("first", frame.regions), ("verification", frame.verification_regions))
+        for r in regions
+    ]
 
 
 @dataclass
@@ -54,6 +63,10 @@ class Report:
     @property
     def faces_covered(self) -> int:
         return sum(len(e.result.regions) for e in self.entries if e.result)
+
+    @property
+    def faces_found_by_verification(self) -> int:
+        return sum(len(e.result.verification_regions) for e in self.entries if e.result)
 
     def write(self, path: Path) -> None:
         """Write the report atomically (a temporary file renamed into place)."""

@@ -1,55 +1,19 @@
-"""Files in and out: metadata never survives, orientation is applied, formats round-trip."""
-
-import io
+"""Files in and out with the real detector: faces covered, metadata gone, bad files refused."""
 
 import numpy as np
-import piexif
 import pytest
 from PIL import Image
 
 from anonymise.detectors import build_detector
 from anonymise.errors import NotAnImageError, UnreadableImageError, WriteError
-from anonymise.faces import box_iou
 from anonymise.imagefile import load_photo
 from anonymise.pipeline import Options, anonymise_file, anonymise_pixels
 from anonymise.redactors import BlurRedactor, SolidRedactor
 
 from conftest import SAMPLES, labelled_boxes
+from dirtyfiles import OWNER, SERIAL, dirty_exif
 
-SERIAL = "SN-4471-TESTSERIAL"
-OWNER = "Jane Photographer"
 PORTRAIT = "nasa-astronaut-eileen-collins.png"
-
-
-def thumbnail_jpeg():
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
-def dirty_exif(orientation=1):
-    """EXIF as a phone or camera writes it: GPS position, serial, owner, and a thumbnail."""
-    return piexif.dump({
-        "0th": {
-            piexif.ImageIFD.Make: b"TestCam",
-            piexif.ImageIFD.Model: b"Model 9",
-            piexif.ImageIFD.Artist: OWNER.encode(),
-            piexif.ImageIFD.Orientation: orientation,
-        },
-        "Exif": {
-            piexif.ExifIFD.BodySerialNumber: SERIAL.encode(),
-            piexif.ExifIFD.CameraOwnerName: OWNER.encode(),
-            piexif.ExifIFD.DateTimeOriginal: b"2020:06:02 18:35:12",
-        },
-        "GPS": {
-            piexif.GPSIFD.GPSLatitudeRef: b"N",
-            piexif.GPSIFD.GPSLatitude: ((40, 1), (42, 1), (4632, 100)),
-            piexif.GPSIFD.GPSLongitudeRef: b"W",
-            piexif.GPSIFD.GPSLongitude: ((73, 1), (59, 1), (2184, 100)),
-        },
-        "1st": {piexif.ImageIFD.JPEGInterchangeFormat: 0, piexif.ImageIFD.JPEGInterchangeFormatLength: 0},
-        "thumbnail": thumbnail_jpeg(),
-    })
 
 
 def portrait_image():
@@ -80,28 +44,6 @@ def test_dirty_jpeg_comes_out_with_no_gps_serial_or_thumbnail(tmp_path, detector
     assert len(result.regions) >= 1
 
 
-def test_orientation_6_comes_out_upright_with_the_face_covered(tmp_path, detectors):
-    upright = portrait_image()
-    # Orientation 6 means "rotate 90 degrees clockwise to view": store the pixels turned
-    # the other way, as a phone held sideways does.
-    stored = upright.transpose(Image.Transpose.ROTATE_90)
-    source = tmp_path / "sideways.jpg"
-    stored.save(source, "JPEG", exif=dirty_exif(orientation=6), quality=95)
-
-    destination = tmp_path / "out.jpg"
-    result = run_file(source, destination, detectors("ensemble"))
-
-    with Image.open(destination) as written:
-        assert written.size == upright.size
-        assert not written.getexif()
-    (face,) = labelled_boxes(PORTRAIT)
-    boxes = np.array([r.box for r in result.regions], dtype=np.float32)
-    assert box_iou(face, boxes).max() > 0.3, "the region is not where the upright face is"
-    # The face is covered in the written file: CenterFace no longer finds it there.
-    written_rgb = load_photo(destination).rgb
-    assert len(detectors("centerface").detect(written_rgb).above(0.5)) == 0
-
-
 @pytest.mark.parametrize("extension, format", [
     (".jpg", "JPEG"), (".png", "PNG"), (".webp", "WEBP"), (".tif", "TIFF"), (".bmp", "BMP"),
 ])
@@ -115,7 +57,8 @@ def test_each_format_is_written_back_in_kind_and_clean(tmp_path, detectors, exte
         assert written.format == format
         assert written.size == (result.width, result.height)
     assert SERIAL.encode() not in destination.read_bytes()
-    assert len(result.regions) == 1
+    # The verification pass may add weak false finds on the cover's edge: count the first.
+    assert len(result.frames[0].regions) == 1
 
 
 def test_png_text_and_alpha(tmp_path):
