@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from anonymise.detectors import build_detector
+from anonymise.detectors import DEFAULT_DETECTOR, build_detector
 from anonymise.errors import NotAnImageError, UnreadableImageError, WriteError
 from anonymise.imagefile import load_photo
 from anonymise.pipeline import Options, anonymise_file, anonymise_pixels
@@ -31,7 +31,7 @@ def test_dirty_jpeg_comes_out_with_no_gps_serial_or_thumbnail(tmp_path, detector
     assert source.read_bytes().count(b"\xff\xd8\xff") == 2  # image + EXIF thumbnail
 
     destination = tmp_path / "out" / "IMG_0001.jpg"
-    result = run_file(source, destination, detectors("ensemble"))
+    result = run_file(source, destination, detectors(DEFAULT_DETECTOR))
 
     written = destination.read_bytes()
     for secret in [SERIAL.encode(), OWNER.encode(), b"TestCam", b"Exif\x00\x00", b"2020:06:02"]:
@@ -52,7 +52,7 @@ def test_each_format_is_written_back_in_kind_and_clean(tmp_path, detectors, exte
     save_options = {"exif": dirty_exif()} if format in ("JPEG", "PNG", "WEBP", "TIFF") else {}
     portrait_image().save(source, format, **save_options)
     destination = tmp_path / "out" / source.name
-    result = run_file(source, destination, detectors("ensemble"))
+    result = run_file(source, destination, detectors(DEFAULT_DETECTOR))
     with Image.open(destination) as written:
         assert written.format == format
         assert written.size == (result.width, result.height)
@@ -102,13 +102,13 @@ def test_failed_write_leaves_nothing_behind(tmp_path, detectors):
     blocked = tmp_path / "out"
     blocked.write_text("a file where the output folder should be")
     with pytest.raises(WriteError):
-        run_file(source, blocked / "in.jpg", detectors("ensemble"))
+        run_file(source, blocked / "in.jpg", detectors(DEFAULT_DETECTOR))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jpg", "out"]
 
 
 def test_anonymise_pixels_does_not_modify_its_input(detectors):
     rgb = load_photo(SAMPLES / PORTRAIT).rgb
     before = rgb.copy()
-    covered, faces, regions = anonymise_pixels(rgb, detectors("ensemble"), BlurRedactor())
+    covered, faces, regions = anonymise_pixels(rgb, detectors(DEFAULT_DETECTOR), BlurRedactor())
     assert np.array_equal(rgb, before) and not np.array_equal(covered, rgb)
     assert len(faces) == len(regions) == 1
