@@ -77,7 +77,7 @@ class MultiScaleCenterFace(Detector):
         zoom: float = 2.0,
         max_megapixels: float = 2.0,
         small_face: float = 24.0,
-        candidate_score: float = SCORE_FLOOR,
+        candidate_score: float = 0.08,
         tile: int = 128,
         margin: int = 12,
     ) -> None:
@@ -96,7 +96,7 @@ class MultiScaleCenterFace(Detector):
             (first.scores >= self.candidate_score) & (first.heights * base_scale < self.small_face)
         ]
         zoomed = self._zoom_into_tiles(rgb, candidates, base_scale)
-        return Faces.concatenate([first, zoomed])
+        return Faces.concatenate([first, zoomed]).merged()
 
     def _zoom_into_tiles(self, rgb: np.ndarray, candidates: Faces, base_scale: float) -> Faces:
         if not len(candidates):
