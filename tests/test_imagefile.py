@@ -1,5 +1,7 @@
 """Files in and out with the real detector: faces covered, metadata gone, bad files refused."""
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -104,6 +106,25 @@ def test_failed_write_leaves_nothing_behind(tmp_path, detectors):
     with pytest.raises(WriteError):
         run_file(source, blocked / "in.jpg", detectors(DEFAULT_DETECTOR))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jpg", "out"]
+
+
+def test_a_cut_short_write_is_refused_and_leaves_nothing(tmp_path, monkeypatch, detectors):
+    # On a full disk Pillow can end a file early without raising: the copy must be
+    # refused (by its structure check or by decoding it whole), never kept.
+    original_save = Image.Image.save
+
+    def save_half(self, stream, *args, **kwargs):
+        buffer = io.BytesIO()
+        original_save(self, buffer, *args, **kwargs)
+        stream.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+
+    source = tmp_path / "in.jpg"
+    portrait_image().save(source)
+    monkeypatch.setattr(Image.Image, "save", save_half)
+    out = tmp_path / "out"
+    with pytest.raises(WriteError):
+        run_file(source, out / "in.jpg", detectors(DEFAULT_DETECTOR))
+    assert list(out.iterdir()) == []
 
 
 def test_anonymise_pixels_does_not_modify_its_input(detectors):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -70,6 +71,7 @@ def save_photo(photo: Photo, destination: Path, output: Optional[OutputFormat] =
         leaks = disallowed_parts(written, output.pillow_format)
         if leaks:
             raise UncleanOutputError(f"the written file carried {'; '.join(leaks)}, so it was deleted")
+        _check_decodes_whole(written, images[0].size)
         os.replace(temporary, destination)
     except BaseException as error:
         try:
@@ -79,6 +81,17 @@ def save_photo(photo: Photo, destination: Path, output: Optional[OutputFormat] =
         if isinstance(error, (OSError, ValueError)):
             raise WriteError(f"cannot write {destination}: {one_line(error)}") from None
         raise
+
+
+def _check_decodes_whole(written: bytes, size) -> None:
+    """Decode every frame of what was written: Pillow can leave a cut-short file without an
+    error when the disk fills up, and its structure alone may still look right."""
+    with Image.open(io.BytesIO(written)) as reread:
+        if reread.size != size:
+            raise ValueError(f"the written file decodes to {reread.size}, not {size}")
+        for index in range(getattr(reread, "n_frames", 1)):
+            reread.seek(index)
+            reread.load()
 
 
 def _save_options(photo: Photo, images: List[Image.Image], output: OutputFormat) -> Dict[str, Any]:
