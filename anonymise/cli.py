@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -22,12 +22,13 @@ from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS, build_detector
 from anonymise.errors import AnonymiseError, NotAnImageError
 from anonymise.imagefile import OUTPUT_FORMATS
 from anonymise.pipeline import DEFAULT_THRESHOLD, Options, anonymise_file
-from anonymise.redactors import DEFAULT_STYLE, REDACTORS, build_redactor
+from anonymise.redactors import DEFAULT_EMOJI, DEFAULT_STYLE, EMOJIS, REDACTORS, build_redactor
 from anonymise.regions import DEFAULT_MASK_SCALE, DEFAULT_SHAPE, SHAPES
 from anonymise.report import FAILED, OK, SKIPPED, Report, ReportEntry
 
 # Choices come from the registries, so a new style or detector appears here by itself.
 Style = Enum("Style", {name: name for name in REDACTORS}, type=str)
+EmojiName = Enum("EmojiName", {name: name for name in EMOJIS}, type=str)
 DetectorName = Enum("DetectorName", {name: name for name in DETECTORS}, type=str)
 Shape = Enum("Shape", {name: name for name in SHAPES}, type=str)
 FormatName = Enum("FormatName", {name: name for name in OUTPUT_FORMATS}, type=str)
@@ -57,6 +58,15 @@ def anonymise(
         "Default: a folder next to the input named after it with '-anonymised'.",
     ),
     style: Style = typer.Option(DEFAULT_STYLE, "--style", "-s", help="How faces are covered."),
+    emoji: Optional[EmojiName] = typer.Option(
+        None, "--emoji", show_default=DEFAULT_EMOJI,
+        help="With --style emoji: which of our drawn emoji covers faces.",
+    ),
+    emoji_file: Optional[Path] = typer.Option(
+        None, "--emoji-file", exists=True, dir_okay=False, readable=True,
+        help="With --style emoji: cover faces with this picture (a PNG may be transparent; "
+        "it is put on an opaque white backing).",
+    ),
     detector: DetectorName = typer.Option(DEFAULT_DETECTOR, "--detector", help="Face detector."),
     threshold: float = typer.Option(
         DEFAULT_THRESHOLD, "--threshold", "-t", min=0.0, max=1.0,
@@ -97,14 +107,12 @@ def anonymise(
     try:
         jobs = plan_jobs(paths, output, file_format.value if file_format else None, neutral_names)
     except UnsafeOutputError as error:
-        stderr.print(f"Error: {error}", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        _usage_error(str(error))
     if report is not None and report.resolve() in {job.source.resolve() for job in jobs}:
-        stderr.print(f"Error: the report would overwrite the input {report}", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE)
+        _usage_error(f"the report would overwrite the input {report}")
 
+    redactor = _build_redactor(style, emoji, emoji_file)
     face_detector = build_detector(detector.value)
-    redactor = build_redactor(style.value)
     options = Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value, verify=verify)
     results = Report()
     with Progress(
@@ -125,6 +133,25 @@ def anonymise(
         results.write(report)
     _print_summary(results, report)
     raise typer.Exit(EXIT_FAILED if results.count(FAILED) else EXIT_OK)
+
+
+def _build_redactor(style: Style, emoji: Optional[EmojiName], emoji_file: Optional[Path]):
+    """The chosen style, or exit 2 when the style options do not fit together."""
+    if style.value != "emoji":
+        if emoji is not None or emoji_file is not None:
+            _usage_error("--emoji and --emoji-file go with --style emoji")
+        return build_redactor(style.value)
+    if emoji is not None and emoji_file is not None:
+        _usage_error("choose --emoji or --emoji-file, not both")
+    try:
+        return build_redactor("emoji", emoji=emoji.value if emoji else None, emoji_file=emoji_file)
+    except ValueError as error:  # an emoji file Pillow cannot read
+        _usage_error(str(error))
+
+
+def _usage_error(message: str) -> NoReturn:
+    stderr.print(f"Error: {_printable(message)}", markup=False, soft_wrap=True)
+    raise typer.Exit(EXIT_USAGE)
 
 
 def _run_job(job, face_detector, redactor, options: Options) -> ReportEntry:
@@ -158,9 +185,9 @@ def _verification_note(found: int) -> str:
     return f" ({found} found only by the verification pass)" if found else ""
 
 
-def _printable(path: Path) -> str:
-    """A path on one line: control characters (even newlines in names) shown escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
+def _printable(text: object) -> str:
+    """A path or message on one line: control characters (even newlines in names) shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 launcher_app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
