@@ -109,6 +109,7 @@ class Faces:
         while len(order):
             best = order[0]
             same = box_iou(self.xyxy[best], self.xyxy[order]) > iou_threshold
+            same[0] = True  # a box with no area overlaps nothing, not even itself
             group = order[same]
             weights = self.scores[group][:, None]
             xyxy.append((self.xyxy[group] * weights).sum(axis=0) / weights.sum())

@@ -74,6 +74,7 @@ class MultiScaleCenterFace(Detector):
 
     def __init__(
         self,
+        scale: float = 1.0,
         zoom: float = 2.0,
         max_megapixels: float = 2.0,
         small_face: float = 24.0,
@@ -81,7 +82,8 @@ class MultiScaleCenterFace(Detector):
         tile: int = 128,
         margin: int = 12,
     ) -> None:
-        self.zoom = zoom
+        self.scale = scale  # of the first pass
+        self.zoom = zoom  # of the tiles, relative to the first pass
         self.max_megapixels = max_megapixels
         self.small_face = small_face  # px at the first pass's scale
         self.candidate_score = candidate_score
@@ -90,7 +92,7 @@ class MultiScaleCenterFace(Detector):
         self._session = _load_session()
 
     def detect(self, rgb: np.ndarray) -> Faces:
-        base_scale = _capped_scale(rgb, 1.0, self.max_megapixels)
+        base_scale = _capped_scale(rgb, self.scale, self.max_megapixels)
         first = _run_scaled(self._session, rgb, base_scale, "centerface")
         candidates = first[
             (first.scores >= self.candidate_score) & (first.heights * base_scale < self.small_face)
@@ -190,5 +192,7 @@ def _decode(heatmap, box_scale, offset, width: int, height: int, name: str) -> F
         axis=1,
     )
     xyxy = np.clip(xyxy, 0, [width, height, width, height])
-    faces = Faces.from_detector(xyxy, heatmap[rows, cols], name)
+    # A box wholly in the alignment padding is clipped to nothing: there is no face to cover.
+    inside = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+    faces = Faces.from_detector(xyxy[inside], heatmap[rows, cols][inside], name)
     return faces.suppress_duplicates(_PASS_NMS_IOU)
