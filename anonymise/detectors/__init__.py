@@ -11,8 +11,10 @@ from anonymise.detectors.ensemble import Ensemble
 
 
 def _fast() -> Detector:
-    # One pass on the photo shrunk to 0.6x: about a third of the pixels of a full pass.
-    return CenterFace(scale=0.6, max_megapixels=1.0)
+    # The multiscale idea at half the size: the whole photo at 0.5x, then 1x only on the
+    # tiles holding very small candidates. In measurements it beat a single pass at 0.6-0.65x
+    # by 3 points of recall at the same time (docs/implementation-notes.md).
+    return MultiScaleCenterFace(scale=0.5, max_megapixels=1.0, small_face=12, candidate_score=0.1)
 
 
 def _multiscale_and_blazeface() -> Detector:
