@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Union
 
+import cv2
 import numpy as np
 
 Index = Union[np.ndarray, slice, int, list]
 
 # Boxes from different passes or models overlapping more than this are the same face.
 SAME_FACE_IOU = 0.4
+_LEADER_BLOCK = 128
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -101,44 +103,71 @@ class Faces:
     def merged(self, iou_threshold: float = SAME_FACE_IOU) -> "Faces":
         """One box per face: each group of overlapping boxes becomes their score-weighted mean.
 
-        Keeps the group's best score and the name of the detector that gave it. Averaging
-        rather than keeping only the best box keeps the boxes of a multi-scale pass steady.
+        Greedy, best score first: the best box left and every box left overlapping it by
+        more than ``iou_threshold`` form a group; boxes with no area are dropped. Keeps the
+        group's best score and the name of the detector that gave it. Averaging rather than
+        keeping only the best box keeps the boxes of a multi-scale pass steady.
         """
-        order = np.argsort(-self.scores, kind="stable")
-        xyxy, scores, detectors = [], [], []
-        while len(order):
-            best = order[0]
-            same = box_iou(self.xyxy[best], self.xyxy[order]) > iou_threshold
-            same[0] = True  # a box with no area overlaps nothing, not even itself
-            group = order[same]
-            weights = self.scores[group][:, None]
-            xyxy.append((self.xyxy[group] * weights).sum(axis=0) / weights.sum())
-            scores.append(self.scores[best])
-            detectors.append(self.detectors[best])
-            order = order[~same]
-        if not xyxy:
+        faces = self[_has_area(self.xyxy)]  # a box with no area covers nothing
+        if not len(faces):
             return Faces.empty()
-        return Faces(np.array(xyxy), scores, detectors)
+        return faces._merged(iou_threshold)
+
+    def _merged(self, iou_threshold: float) -> "Faces":
+        # The groups' best boxes are exactly the boxes greedy suppression keeps; every other
+        # box joins the first of them (best first) that it overlaps.
+        leaders = non_max_suppression(self.xyxy, self.scores, iou_threshold)
+        group = np.full(len(self), -1)
+        # Leaders a block at a time: a crowd gives thousands of raw boxes, and the whole
+        # leaders x boxes matrix would take hundreds of MB.
+        for first in range(0, len(leaders), _LEADER_BLOCK):
+            block = leaders[first : first + _LEADER_BLOCK]
+            open_boxes = np.flatnonzero(group < 0)
+            overlaps = pairwise_iou(self.xyxy[block], self.xyxy[open_boxes]) > iou_threshold
+            joins = overlaps.any(axis=0)
+            group[open_boxes[joins]] = first + np.argmax(overlaps[:, joins], axis=0)
+        weights = np.maximum(self.scores.astype(np.float64), 1e-9)  # no group weighs nothing
+        sums = np.zeros((len(leaders), 4))
+        np.add.at(sums, group, self.xyxy * weights[:, None])
+        xyxy = sums / np.bincount(group, weights=weights, minlength=len(leaders))[:, None]
+        return Faces(xyxy.astype(np.float32), self.scores[leaders], self.detectors[leaders])
 
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Intersection over union of one xyxy box against many."""
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-9)
+    return pairwise_iou(np.asarray(box)[None], boxes)[0]
+
+
+def pairwise_iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection over union of every xyxy box in ``boxes`` (rows) with every one in ``others``."""
+    boxes = boxes[:, None, :]
+    others = others[None, :, :]
+    width = np.minimum(boxes[..., 2], others[..., 2]) - np.maximum(boxes[..., 0], others[..., 0])
+    height = np.minimum(boxes[..., 3], others[..., 3]) - np.maximum(boxes[..., 1], others[..., 1])
+    inter = np.clip(width, 0, None) * np.clip(height, 0, None)
+    area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+    other_area = (others[..., 2] - others[..., 0]) * (others[..., 3] - others[..., 1])
+    return inter / np.maximum(area + other_area - inter, 1e-9)
 
 
 def non_max_suppression(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Indices of the boxes kept by greedy non-maximum suppression, best first."""
-    order = np.argsort(-scores, kind="stable")
-    keep = []
-    while len(order):
-        best, rest = order[0], order[1:]
-        keep.append(best)
-        order = rest[box_iou(xyxy[best], xyxy[rest]) <= iou_threshold]
-    return np.array(keep, dtype=np.intp)
+    """Indices of the boxes kept by greedy non-maximum suppression, best first.
+
+    A box is dropped when it overlaps a better kept box by more than ``iou_threshold``.
+    """
+    # OpenCV's NMS in C++: the Python loop it replaced took 5-15 % of a photo's time on
+    # crowds. Same rule, stable in score order like np.argsort(kind="stable"). OpenCV
+    # counts two boxes with no area as the same box, so those are dropped first.
+    real = np.flatnonzero(_has_area(xyxy))
+    if not len(real):
+        return np.zeros(0, dtype=np.intp)
+    xyxy, scores = xyxy[real], scores[real]
+    xywh = np.column_stack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]).astype(np.float64)
+    # It keeps only scores above a threshold >= 0: shift them all above 0, order unchanged.
+    ranks = scores.astype(np.float64) - float(np.min(scores)) + 1.0
+    kept = cv2.dnn.NMSBoxes(xywh.tolist(), ranks.tolist(), 0.0, float(iou_threshold))
+    return real[np.asarray(kept, dtype=np.intp).reshape(-1)]
+
+
+def _has_area(xyxy: np.ndarray) -> np.ndarray:
+    return (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
