@@ -1,8 +1,8 @@
 """Coverage recall of anonymise against deface 1.5.0 on labelled crowd photos.
 
     python benchmarks/recall.py DATASET_DIR [--limit N] [--json OUT.json]
-        [--write-docs docs/benchmarks.md] [--detector NAME] [--threshold T]
-        [--mask-scale S] [--shape ellipse|box] [--no-deface]
+        [--write-docs docs/benchmarks.md] [--detector NAME [--detector NAME ...]]
+        [--threshold T] [--mask-scale S] [--shape ellipse|box] [--no-deface]
 
 DATASET_DIR is laid out like the WIDER FACE development split: images/<event>/<file>.jpg
 and labels.json, {"<event>/<file>.jpg": [{"box": [left, top, width, height], "pose",
@@ -10,10 +10,12 @@ and labels.json, {"<event>/<file>.jpg": [{"box": [left, top, width, height], "po
 
 The metric: a labelled face is *anonymised* when at least half of its labelled box lies
 under the pixels the tool actually redacts. Faces marked ``ignore`` or ``invalid`` (and
-boxes with no area) count neither way. Each tool runs over the same photos in its own
-fresh process, one after the other, so its peak memory (RSS, which includes
-onnxruntime's native buffers) and its timing are its own. A photo a tool hangs on is
-recorded as failed, with nothing covered, and the run goes on.
+boxes with no area) count neither way. Each tool (anonymise with each detector asked for,
+then deface) runs over the same photos in its own fresh process, so its peak memory (RSS,
+which includes onnxruntime's native buffers) is its own. The tools take turns, a chunk of
+photos each, so a change in the machine's load during a long run falls on all of them
+alike and their times stay comparable. A photo a tool hangs on is recorded as failed, with
+nothing covered, and the run goes on.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from PIL import Image
 COVERED_ENOUGH = 0.5  # share of a labelled box that must be redacted
 DEFACE_THRESHOLD = 0.2  # deface 1.5.0's CLI defaults
 DEFACE_MASK_SCALE = 1.3
-PROGRESS_EVERY = 100  # photos
+CHUNK = 50  # photos each tool measures before the next one takes its turn
 # Far above any photo's normal time (a few seconds), so only a hang reaches it.
 PHOTO_TIMEOUT = 60  # seconds
 
@@ -90,31 +92,38 @@ class ToolRun:
 # --- in the measuring process ---------------------------------------------------------
 
 
-def measure(tool: str, settings: dict, images: Path, names: List[str], boxes: List[List[Box]]) -> ToolRun:
-    """Run one tool over the photos; meant to be the only work of a fresh process."""
-    run_tool = _anonymise_runner(settings) if tool == "anonymise" else _deface_runner()
+_run_tool: Optional["Runner"] = None  # the measuring process's one tool
+
+
+def load_tool(settings: Optional[dict]) -> None:
+    """Load anonymise with ``settings``, or deface when None; once, in a fresh process."""
+    global _run_tool
+    _run_tool = _deface_runner() if settings is None else _anonymise_runner(settings)
     signal.signal(signal.SIGALRM, _time_out)
+
+
+def measure(images: Path, names: List[str], boxes: List[List[Box]]) -> List[PhotoResult]:
+    """Run the loaded tool over these photos."""
     photos = []
-    started = time.perf_counter()
-    for done, (name, photo_boxes) in enumerate(zip(names, boxes), 1):
+    for name, photo_boxes in zip(names, boxes):
         with Image.open(images / name) as image:
             rgb = np.asarray(image.convert("RGB"))
         signal.alarm(PHOTO_TIMEOUT)
         try:
-            seconds, mask, failure = run_tool(rgb)
+            seconds, mask, failure = _run_tool(rgb)
         except PhotoTimeout:
             # A hung tool never writes the photo: nothing of it counts as covered.
             seconds, mask, failure = PHOTO_TIMEOUT, np.zeros(rgb.shape[:2], dtype=bool), "timed out"
         finally:
             signal.alarm(0)
         photos.append(PhotoResult(seconds, *score_photo(mask, photo_boxes), failure))
-        if done % PROGRESS_EVERY == 0 or done == len(names):
-            elapsed = time.perf_counter() - started
-            print(f"{tool}: {done}/{len(names)} photos, {elapsed / done:.2f} s/photo with decoding",
-                  file=sys.stderr, flush=True)
+    return photos
+
+
+def peak_rss_bytes() -> int:
     # ru_maxrss is in KiB on Linux and in bytes on macOS.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return ToolRun(photos, peak if sys.platform == "darwin" else peak * 1024)
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 class PhotoTimeout(Exception):
@@ -257,9 +266,10 @@ def figures(faces: List[Face], names: List[str], run: ToolRun) -> dict:
 
 
 def table_rows(group_sizes: Dict[str, int], results: Dict[str, dict]) -> List[List[str]]:
-    """Header and one row per figure: label, each tool's value, then anonymise / deface."""
+    """Header and one row per figure: label, each tool's value, then each anonymise / deface."""
     tools = list(results)
-    rows = [["", *tools] + (["ratio (anonymise / deface)"] if "deface" in tools else [])]
+    ours = [tool for tool in tools if tool != "deface"] if "deface" in tools else []
+    rows = [["", *tools] + [f"ratio ({tool} / deface)" for tool in ours]]
     units = {key: "percent" for key, _, _ in FACE_GROUPS}
     labels = {key: f"{label} (n={group_sizes[key]:,})" for key, label, _ in FACE_GROUPS}
     units.update({key: unit for key, _, unit in PHOTO_FIGURES})
@@ -267,10 +277,10 @@ def table_rows(group_sizes: Dict[str, int], results: Dict[str, dict]) -> List[Li
     for key, label in labels.items():
         values = [results[tool][key] for tool in tools]
         row = [label] + [_formatted(value, units[key]) for value in values]
-        if "deface" in tools:
-            ours, theirs = results["anonymise"][key], results["deface"][key]
-            comparable = units[key] != "count" and ours is not None and theirs
-            row.append(f"{ours / theirs:.2f}" if comparable else "-")
+        for tool in ours:
+            mine, theirs = results[tool][key], results["deface"][key]
+            comparable = units[key] != "count" and mine is not None and theirs
+            row.append(f"{mine / theirs:.2f}" if comparable else "-")
         rows.append(row)
     return rows
 
@@ -299,8 +309,14 @@ def markdown_table(rows: List[List[str]]) -> str:
 
 
 def docs_page(report: dict, rows: List[List[str]]) -> str:
-    settings = report["settings"]["anonymise"]
     faces = report["faces"]
+    anonymise_settings = "".join(
+        f"- {tool}: anonymise {report['versions']['anonymise']} "
+        f"(source `{report['anonymise_source_sha256']}`), detector `{settings['detector']}`, "
+        f"threshold {settings['threshold']}, mask scale {settings['mask_scale']}, "
+        f"{settings['shape']} regions.\n"
+        for tool, settings in report["settings"].items() if tool != "deface"
+    )
     failure_note = "".join(
         f"\n{tool} failed on {len(figures['failures'])} photos "
         f"({', '.join(sorted(set(figures['failures'].values())))}; listed in the JSON).\n"
@@ -330,10 +346,7 @@ is the peak resident size of a fresh process running one tool over all the photo
 a tool hangs on (no result after {PHOTO_TIMEOUT} s) counts as nothing covered; when deface
 raises, its boxes are scored as if it had skipped the failing one.
 
-- anonymise {report["versions"]["anonymise"]} (source `{report["anonymise_source_sha256"]}`): \
-detector `{settings["detector"]}`, \
-threshold {settings["threshold"]}, mask scale {settings["mask_scale"]}, {settings["shape"]} regions.
-- deface {report["versions"]["deface"]} with its defaults: CenterFace at threshold \
+{anonymise_settings}- deface {report["versions"]["deface"]} with its defaults: CenterFace at threshold \
 {DEFACE_THRESHOLD}, mask scale {DEFACE_MASK_SCALE}, blurred ellipse.
 """
 
@@ -360,7 +373,9 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, help="measure only N photos, spread over the set")
     parser.add_argument("--json", type=Path, help="write every number to this JSON file")
     parser.add_argument("--write-docs", type=Path, help="write the results as this markdown page")
-    parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR)
+    parser.add_argument("--detector", choices=list(DETECTORS), action="append",
+                        help=f"measure anonymise with this detector (default {DEFAULT_DETECTOR}); "
+                             "repeat to measure several in the same run")
     parser.add_argument("--threshold", type=float, default=defaults.threshold)
     parser.add_argument("--mask-scale", type=float, default=defaults.mask_scale)
     parser.add_argument("--shape", choices=SHAPES, default=defaults.shape)
@@ -368,7 +383,34 @@ def _parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def measure_in_turns(settings: Dict[str, Optional[dict]], images: Path, names: List[str],
+                     boxes: List[List[Box]]) -> Dict[str, ToolRun]:
+    """Every tool over every photo, each in its own process, taking turns a chunk at a time."""
+    photos: Dict[str, List[PhotoResult]] = {tool: [] for tool in settings}
+    elapsed = {tool: 0.0 for tool in settings}
+    with contextlib.ExitStack() as stack:
+        processes = {
+            tool: stack.enter_context(ProcessPoolExecutor(
+                max_workers=1, mp_context=get_context("spawn"),
+                initializer=load_tool, initargs=(tool_settings,)))
+            for tool, tool_settings in settings.items()
+        }
+        for first in range(0, len(names), CHUNK):
+            chunk = slice(first, first + CHUNK)
+            for tool, process in processes.items():
+                start = time.perf_counter()
+                photos[tool] += process.submit(measure, images, names[chunk], boxes[chunk]).result()
+                elapsed[tool] += time.perf_counter() - start
+            done = len(photos[next(iter(settings))])
+            print(f"{done}/{len(names)} photos; s/photo with decoding and loading: " + ", ".join(
+                f"{tool} {elapsed[tool] / done:.2f}" for tool in settings), file=sys.stderr, flush=True)
+        return {tool: ToolRun(photos[tool], process.submit(peak_rss_bytes).result())
+                for tool, process in processes.items()}
+
+
 def main() -> None:
+    from anonymise.detectors import DEFAULT_DETECTOR
+
     args = _parse_args()
     labels = json.loads((args.dataset / "labels.json").read_text())
     names = sorted(labels)
@@ -378,18 +420,20 @@ def main() -> None:
     boxes = [[label_box(label) for label in labels[name]] for name in names]
     faces = counted_faces(names, labels)
     # Every style covers the same pixels; solid is the cheapest, so timing is mostly detection.
-    settings = {"detector": args.detector, "threshold": args.threshold,
-                "mask_scale": args.mask_scale, "shape": args.shape, "style": "solid"}
+    settings: Dict[str, Optional[dict]] = {
+        "anonymise" if detector == DEFAULT_DETECTOR else f"anonymise {detector}": {
+            "detector": detector, "threshold": args.threshold, "mask_scale": args.mask_scale,
+            "shape": args.shape, "style": "solid"}
+        for detector in args.detector or [DEFAULT_DETECTOR]
+    }
+    if not args.no_deface:
+        settings["deface"] = None
 
     source = anonymise_source_digest()
     # Timings mean little on a busy machine: record how busy it was.
     load_at_start = os.getloadavg()
-    results = {}
-    for tool in ["anonymise"] + ([] if args.no_deface else ["deface"]):
-        print(f"{tool}: measuring {len(names)} photos", file=sys.stderr, flush=True)
-        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as process:
-            run = process.submit(measure, tool, settings, args.dataset / "images", names, boxes).result()
-        results[tool] = figures(faces, names, run)
+    runs = measure_in_turns(settings, args.dataset / "images", names, boxes)
+    results = {tool: figures(faces, names, run) for tool, run in runs.items()}
 
     labelled = sum(len(labels[name]) for name in names)
     skipped = sum(bool(label["ignore"] or label["invalid"]) for name in names for label in labels[name])
@@ -401,9 +445,10 @@ def main() -> None:
         "photos": len(names),
         "faces": {"labelled": labelled, "counted": len(faces), "ignored_or_invalid": skipped,
                   "empty_box": labelled - skipped - len(faces), "per_group": group_sizes},
-        "settings": {"anonymise": settings,
-                     "deface": {"threshold": DEFACE_THRESHOLD, "mask_scale": DEFACE_MASK_SCALE,
-                                "replacewith": "blur", "ellipse": True}},
+        "settings": {tool: tool_settings or {
+                         "threshold": DEFACE_THRESHOLD, "mask_scale": DEFACE_MASK_SCALE,
+                         "replacewith": "blur", "ellipse": True}
+                     for tool, tool_settings in settings.items()},
         "covered_enough": COVERED_ENOUGH,
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
