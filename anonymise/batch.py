@@ -1,11 +1,15 @@
-"""Which files a run reads and where each anonymised copy goes."""
+"""Which files a run reads and where each anonymised copy goes.
+
+A plan is checked before anything is written, then read lazily: the files of a folder are
+never all held in memory, however many there are.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 from anonymise.errors import AnonymiseError
 
@@ -20,6 +24,8 @@ class UnsafeOutputError(AnonymiseError):
 class Job:
     source: Path
     destination: Path
+    # The output folder this copy mirrors its input under (one per input, often shared).
+    root: Path
     # Set when the job must not run (e.g. two inputs would write the same output).
     conflict: Optional[str] = None
 
@@ -32,49 +38,123 @@ def default_output_root(input_path: Path) -> Path:
     return folder.parent / f"{folder.name or 'photos'}{OUTPUT_SUFFIX}"
 
 
-def plan_jobs(inputs: Sequence[Path], output: Optional[Path] = None) -> List[Job]:
-    """One job per file under ``inputs`` (folders recursively), mirroring each tree.
+@dataclass(frozen=True)
+class _Input:
+    path: Path
+    root: Path
+    resolved_root: Path
+    is_folder: bool
+
+    def entries(self) -> Iterator[Tuple[Path, Optional[str]]]:
+        """Every file under this input, with a reason when it cannot even be listed."""
+        if not self.is_folder:
+            yield self.path, None
+            return
+        unlistable: List[OSError] = []
+        for folder, subfolders, files in os.walk(self.path, onerror=unlistable.append):
+            while unlistable:
+                error = unlistable.pop(0)
+                yield Path(error.filename), f"cannot open this folder: {error.strerror or error}"
+            subfolders.sort()
+            # os.walk does not follow links to folders: list them, so each is accounted for.
+            linked_folders = [name for name in subfolders if os.path.islink(os.path.join(folder, name))]
+            for name in sorted(files + linked_folders):
+                yield Path(folder) / name, None
+        for error in unlistable:
+            yield Path(error.filename), f"cannot open this folder: {error.strerror or error}"
+
+    def source_writing(self, relative: Path) -> Optional[Path]:
+        """The file of this input whose copy is ``root / relative``, if it has one."""
+        if not self.is_folder:
+            return self.path if relative == Path(self.path.name) else None
+        candidate = self.path / relative
+        folders = [self.path / parent for parent in relative.parents][:-1]
+        if any(folder.is_symlink() or not folder.is_dir() for folder in folders):
+            return None  # os.walk never goes there
+        if candidate.is_symlink() or (os.path.lexists(candidate) and not candidate.is_dir()):
+            return candidate
+        return None
+
+
+class Plan:
+    """One job per file under the inputs (folders recursively), mirroring each tree.
 
     With ``output``, a single folder's tree goes straight under it, several folders each
     under their own name, and files directly in it; without, each input goes to
     ``default_output_root``. Raises ``UnsafeOutputError`` when any copy would be written
-    inside an input folder or over an input file: nothing is written then.
+    inside an input folder or over an input file: nothing is written then. Iterate it for
+    the jobs, as often as needed; ``total`` is how many there were when it was checked.
     """
-    if output is not None and output.exists() and not output.is_dir():
-        raise UnsafeOutputError(f"output {output} exists and is not a folder")
-    several_folders = sum(1 for path in inputs if path.is_dir()) > 1
-    jobs: List[Job] = []
-    writers: Dict[Path, Path] = {}
-    for input_path in inputs:
-        if output is None:
-            root = default_output_root(input_path)
-        elif input_path.is_dir() and several_folders:
-            root = output / input_path.resolve().name
-        else:
-            root = output
-        _refuse_root_inside_inputs(root, inputs)
-        for source in _files_under(input_path):
-            relative = source.relative_to(input_path) if input_path.is_dir() else Path(source.name)
-            destination = root / relative
-            key = destination.resolve()
-            if key in writers:
-                conflict = f"another input ({writers[key]}) is written to the same output {destination}"
-                jobs.append(Job(source, destination, conflict))
+
+    def __init__(self, inputs: Sequence[Path], output: Optional[Path] = None) -> None:
+        if output is not None and output.exists() and not output.is_dir():
+            raise UnsafeOutputError(f"output {output} exists and is not a folder")
+        several_folders = sum(1 for path in inputs if path.is_dir()) > 1
+        self._inputs: List[_Input] = []
+        for input_path in inputs:
+            if output is None:
+                root = default_output_root(input_path)
+            elif input_path.is_dir() and several_folders:
+                root = output / input_path.resolve().name
             else:
-                writers[key] = source
-                jobs.append(Job(source, destination))
-    _refuse_writes_over_inputs(writers, inputs)
-    return jobs
+                root = output
+            _refuse_root_inside_inputs(root, inputs)
+            self._inputs.append(_Input(input_path, root, root.resolve(), input_path.is_dir()))
+        self._input_files = {i.path.resolve() for i in self._inputs if not i.is_folder}
+        self._input_folders = [i.path.resolve() for i in self._inputs if i.is_folder]
+        # A first pass checks every destination before anything is written, and counts.
+        self.total = sum(1 for _ in self._jobs(refuse_unsafe=True))
+
+    def is_input(self, path: Path) -> bool:
+        """Whether ``path`` is a file this plan reads (a report must not replace one)."""
+        key = path.resolve()
+        return key in self._input_files or (
+            key.exists() and any(folder in key.parents for folder in self._input_folders)
+        )
+
+    def __iter__(self) -> Iterator[Job]:
+        # Files may have changed since the check: an unsafe job now fails on its own.
+        return self._jobs(refuse_unsafe=False)
+
+    def _jobs(self, refuse_unsafe: bool) -> Iterator[Job]:
+        for index, current in enumerate(self._inputs):
+            for source, problem in current.entries():
+                relative = source.relative_to(current.path) if current.is_folder else Path(source.name)
+                destination = current.root / relative
+                key = destination.resolve()
+                if self._writes_over_inputs(key):
+                    if refuse_unsafe:
+                        raise UnsafeOutputError(
+                            f"refusing to write over the input {source}: choose another output folder with -o"
+                        )
+                    problem = f"refusing to write over the input {source}"
+                writer = self._earlier_writer(index, key)
+                if writer is not None:
+                    problem = f"another input ({writer}) is written to the same output {destination}"
+                yield Job(source, destination, current.root, problem)
+
+    def _writes_over_inputs(self, key: Path) -> bool:
+        return key in self._input_files or any(folder in key.parents for folder in self._input_folders)
+
+    def _earlier_writer(self, index: int, key: Path) -> Optional[Path]:
+        """The source of an earlier input whose copy is also ``key``: it is written first.
+
+        Worked out from the file system rather than remembered, so memory stays bounded.
+        """
+        for earlier in self._inputs[:index]:
+            try:
+                relative = key.relative_to(earlier.resolved_root)
+            except ValueError:
+                continue
+            writer = earlier.source_writing(relative)
+            if writer is not None:
+                return writer
+        return None
 
 
-def _files_under(path: Path) -> List[Path]:
-    if not path.is_dir():
-        return [path]
-    found = []
-    for folder, subfolders, files in os.walk(path):
-        subfolders.sort()
-        found.extend(Path(folder) / name for name in sorted(files))
-    return found
+def plan_jobs(inputs: Sequence[Path], output: Optional[Path] = None) -> List[Job]:
+    """All the jobs of ``Plan(inputs, output)`` at once, for callers that show every file."""
+    return list(Plan(inputs, output))
 
 
 def _refuse_root_inside_inputs(root: Path, inputs: Sequence[Path]) -> None:
@@ -85,14 +165,4 @@ def _refuse_root_inside_inputs(root: Path, inputs: Sequence[Path]) -> None:
             raise UnsafeOutputError(
                 f"refusing to write into the input folder {input_path}: choose an output "
                 "folder outside it with -o"
-            )
-
-
-def _refuse_writes_over_inputs(writers: Dict[Path, Path], inputs: Sequence[Path]) -> None:
-    input_files = {p.resolve() for p in inputs if not p.is_dir()}
-    input_folders = [p.resolve() for p in inputs if p.is_dir()]
-    for destination, source in writers.items():
-        if destination in input_files or any(f in destination.parents for f in input_folders):
-            raise UnsafeOutputError(
-                f"refusing to write over the input {source}: choose another output folder with -o"
             )
