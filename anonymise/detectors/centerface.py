@@ -22,11 +22,21 @@ _TILE = 1024
 # Tiles overlap by this much so a face on a seam is whole in at least one tile.
 _TILE_OVERLAP = 128
 _PASS_NMS_IOU = 0.3
+# Threads one inference may use; 0 lets onnxruntime take one per core.
+_inference_threads = 0
+
+
+def set_inference_threads(count: int) -> None:
+    """Use at most ``count`` threads per inference (0: one per core) in sessions loaded
+    after this. The workers of a parallel run each take their share of the cores: with
+    more threads than cores, onnxruntime's spinning threads slow every worker down."""
+    global _inference_threads
+    _inference_threads = count
 
 
 @lru_cache(maxsize=None)
-def _load_session():
-    """One onnxruntime session per process, shared by every CenterFace pass."""
+def _load_session(threads: int):
+    """One onnxruntime session per process and thread count, shared by every CenterFace pass."""
     import onnx
     import onnxruntime
 
@@ -46,6 +56,7 @@ def _load_session():
                 dim.dim_value = new
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
+    options.intra_op_num_threads = threads
     return onnxruntime.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
@@ -57,7 +68,7 @@ class CenterFace(Detector):
     def __init__(self, scale: float = 1.0) -> None:
         self.scale = float(scale)
         self.name = "centerface" if self.scale == 1.0 else f"centerface@{self.scale:g}x"
-        self._session = _load_session()
+        self._session = _load_session(_inference_threads)
 
     def detect(self, rgb: np.ndarray) -> Faces:
         scale = self.scale
