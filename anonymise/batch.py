@@ -121,7 +121,11 @@ class Plan:
             for source, problem in current.entries():
                 relative = source.relative_to(current.path) if current.is_folder else Path(source.name)
                 destination = current.root / relative
-                key = destination.resolve()
+                try:
+                    key = destination.resolve()
+                except (OSError, RuntimeError) as error:  # a link loop in the output folder
+                    yield Job(source, destination, current.root, f"cannot write to {destination}: {error}")
+                    continue
                 if self._writes_over_inputs(key):
                     if refuse_unsafe:
                         raise UnsafeOutputError(

@@ -89,7 +89,8 @@ def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_s
         if report_writer is not None:
             report_writer.discard()
         raise
-    interrupted = interrupted or run.stop_requested
+    # A Ctrl-C during the last photos interrupts nothing: they were all done.
+    interrupted = interrupted or (run.stop_requested and run.totals.not_processed > 0)
     report_failed = False
     if report_writer is not None:
         try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from anonymise.pipeline import FileResult
+from anonymise.resume import remove_stale_temporaries
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 # The copy an earlier run wrote is complete and current: left as it is.
@@ -55,6 +56,7 @@ class ReportWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent, name=path.name)  # of a run that was killed
         handle, self._temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
         self._stream = os.fdopen(handle, "w", encoding="utf-8")
         self._entries = 0

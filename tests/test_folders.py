@@ -346,8 +346,12 @@ def test_re_running_skips_complete_copies_and_redoes_changed_ones(tmp_path):
     noise_jpeg(photos / "photo-001.jpg", seed=99)  # the source changed
     (out / "photo-002.jpg").unlink()  # the copy was deleted
     (out / ".photo-003.jpg.abcd1234.part").write_bytes(b"left by a killed run")
-    changed = invoke(photos, "-o", out, "--json")
-    assert json.loads(changed.stdout)["written"] == 2 and leftovers(out) == []
+    (tmp_path / ".report.json.abcd1234.part").write_bytes(b"left by a killed run")
+    changed = invoke(photos, "-o", out, "--json", "--report", tmp_path / "report.json")
+    assert json.loads(changed.stdout)["written"] == 2 and leftovers(tmp_path) == []
+    statuses = {Path(e["input"]).name: e["status"] for e in json.loads((tmp_path / "report.json").read_text())["files"]}
+    assert statuses == {"photo-000.jpg": "up-to-date", "photo-001.jpg": "ok", "photo-002.jpg": "ok",
+                        "photo-003.jpg": "up-to-date"}
 
     other_settings = invoke(photos, "-o", out, "--threshold", "0.1", "--json")
     assert json.loads(other_settings.stdout)["written"] == 4
@@ -540,3 +544,43 @@ def test_runner_output_has_no_progress_bar_when_not_a_terminal(tmp_path):
     assert result.exit_code == 0
     assert result.stderr.splitlines() == [result.stderr.splitlines()[-1]]
     assert "Anonymising" not in result.stderr
+
+
+def test_an_unexpected_error_fails_the_photo_without_a_traceback_unless_debug(tmp_path, monkeypatch):
+    photos = tmp_path / "photos"
+    _small_photos(photos, 2)
+    import anonymise.worker
+
+    real_anonymise_file = anonymise.worker.anonymise_file
+
+    def anonymise_file_with_a_bug(source, *args, **kwargs):
+        if source.name == "photo-001.jpg":
+            raise ZeroDivisionError("a bug\nover two lines")
+        return real_anonymise_file(source, *args, **kwargs)
+
+    monkeypatch.setattr(anonymise.worker, "anonymise_file", anonymise_file_with_a_bug)
+    quiet = invoke(photos, "-o", tmp_path / "out")
+    assert quiet.exit_code == 1
+    assert f"failed: {photos / 'photo-001.jpg'}: unexpected error: ZeroDivisionError: a bug over two lines" in quiet.stderr
+    assert "Traceback" not in quiet.output and photos_in(tmp_path / "out") == ["photo-000.jpg"]
+
+    debug = invoke(photos, "-o", tmp_path / "out", "--debug")
+    assert debug.exit_code == 1 and "Traceback" in debug.stderr and "anonymise_file_with_a_bug" in debug.stderr
+
+
+def test_an_unexpected_error_outside_the_photos_is_one_line(tmp_path, monkeypatch):
+    photos = tmp_path / "photos"
+    _small_photos(photos, 1)
+    import anonymise.run
+
+    def broken(self):
+        raise RuntimeError("the scheduler broke")
+        yield
+
+    monkeypatch.setattr(anonymise.run.Run, "outcomes", broken)
+    result = invoke(photos, "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: unexpected RuntimeError: the scheduler broke (run again with --debug for details)"
+    ]
+    assert isinstance(invoke(photos, "-o", tmp_path / "out", "--debug").exception, RuntimeError)
