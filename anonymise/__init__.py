@@ -11,7 +11,9 @@ The Python API::
 from anonymise.detectors import DETECTORS, build_detector
 from anonymise.errors import AnonymiseError
 from anonymise.faces import Faces
-from anonymise.pipeline import AnonymisedImage, FileResult, Options, anonymise_file, anonymise_image
+from anonymise.pipeline import (
+    AnonymisedImage, FileResult, FrameResult, Options, anonymise_file, anonymise_image,
+)
 from anonymise.redactors import REDACTORS, build_redactor
 from anonymise.regions import Region
 
@@ -24,6 +26,7 @@ __all__ = [
     "AnonymisedImage",
     "Faces",
     "FileResult",
+    "FrameResult",
     "Options",
     "Region",
     "anonymise_file",

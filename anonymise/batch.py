@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from anonymise.errors import AnonymiseError
+from anonymise.imagefile import is_supported, output_format, output_name
 
 OUTPUT_SUFFIX = "-anonymised"
 
@@ -63,17 +64,15 @@ class _Input:
         for error in unlistable:
             yield Path(error.filename), f"cannot open this folder: {error.strerror or error}"
 
-    def source_writing(self, relative: Path) -> Optional[Path]:
-        """The file of this input whose copy is ``root / relative``, if it has one."""
+    def folder_read_for(self, relative: Path) -> Optional[Path]:
+        """The folder of this input whose photos are copied to ``root / relative``, if
+        ``entries`` reads it (links to folders are not followed)."""
         if not self.is_folder:
-            return self.path if relative == Path(self.path.name) else None
-        candidate = self.path / relative
+            return None
         folders = [self.path / parent for parent in relative.parents][:-1]
         if any(folder.is_symlink() or not folder.is_dir() for folder in folders):
-            return None  # os.walk never goes there
-        if candidate.is_symlink() or (os.path.lexists(candidate) and not candidate.is_dir()):
-            return candidate
-        return None
+            return None
+        return self.path / relative.parent
 
 
 class Plan:
@@ -81,14 +80,28 @@ class Plan:
 
     With ``output``, a single folder's tree goes straight under it, several folders each
     under their own name, and files directly in it; without, each input goes to
-    ``default_output_root``. Raises ``UnsafeOutputError`` when any copy would be written
-    inside an input folder or over an input file: nothing is written then. Iterate it for
-    the jobs, as often as needed; ``total`` is how many there were when it was checked.
+    ``default_output_root``. Each photo keeps its name, with the extension of
+    ``requested_format`` if that changes its format; with ``neutral_names`` photos are named
+    ``photo-0001.jpg``, ``photo-0002.png``, ... in the order they are read, so no name
+    tells when or with what a photo was taken. The same inputs always give the same names,
+    so a re-run finds the copies of an earlier one.
+
+    Raises ``UnsafeOutputError`` when any copy would be written inside an input folder or
+    over an input file: nothing is written then. Iterate it for the jobs, as often as
+    needed; ``total`` is how many there were when it was checked.
     """
 
-    def __init__(self, inputs: Sequence[Path], output: Optional[Path] = None) -> None:
+    def __init__(
+        self,
+        inputs: Sequence[Path],
+        output: Optional[Path] = None,
+        requested_format: Optional[str] = None,
+        neutral_names: bool = False,
+    ) -> None:
         if output is not None and output.exists() and not output.is_dir():
             raise UnsafeOutputError(f"output {output} exists and is not a folder")
+        self.requested_format = requested_format
+        self.neutral_names = neutral_names
         several_folders = sum(1 for path in inputs if path.is_dir()) > 1
         self._inputs: List[_Input] = []
         for input_path in inputs:
@@ -102,6 +115,12 @@ class Plan:
             self._inputs.append(_Input(input_path, root, root.resolve(), input_path.is_dir()))
         self._input_files = {i.path.resolve() for i in self._inputs if not i.is_folder}
         self._input_folders = [i.path.resolve() for i in self._inputs if i.is_folder]
+        # One folder's copy names at a time, for finding which earlier input writes a copy.
+        self._names_listed: Tuple[Optional[Path], Dict[str, Path]] = (None, {})
+        self._number_width = 4
+        if neutral_names:  # wide enough for every photo's number
+            photos = sum(is_supported(source) for current in self._inputs for source, _ in current.entries())
+            self._number_width = max(4, len(str(photos)))
         # A first pass checks every destination before anything is written, and counts.
         self.total = sum(1 for _ in self._jobs(refuse_unsafe=True))
 
@@ -117,10 +136,18 @@ class Plan:
         return self._jobs(refuse_unsafe=False)
 
     def _jobs(self, refuse_unsafe: bool) -> Iterator[Job]:
+        photos = 0
         for index, current in enumerate(self._inputs):
+            # The photos of the folder being read, by copy name: two of them (a.heic and
+            # a.jpg, both written as a.jpg) may share one.
+            folder, named_in_folder = None, {}
             for source, problem in current.entries():
                 relative = source.relative_to(current.path) if current.is_folder else Path(source.name)
-                destination = current.root / relative
+                is_photo = is_supported(source)
+                photos += is_photo
+                # Not a photo: never written, the job reports the file as skipped.
+                name = self._copy_name(source, photos) if is_photo else source.name
+                destination = current.root / relative.parent / name
                 try:
                     key = destination.resolve()
                 except (OSError, RuntimeError) as error:  # a link loop in the output folder
@@ -132,10 +159,21 @@ class Plan:
                             f"refusing to write over the input {source}: choose another output folder with -o"
                         )
                     problem = f"refusing to write over the input {source}"
-                writer = self._earlier_writer(index, key)
-                if writer is not None:
-                    problem = f"another input ({writer}) is written to the same output {destination}"
+                if is_photo and not self.neutral_names:  # neutral names are all different
+                    if source.parent != folder:
+                        folder, named_in_folder = source.parent, {}
+                    writer = named_in_folder.setdefault(name, source)
+                    if writer == source:
+                        writer = self._earlier_writer(index, key)
+                    if writer is not None:
+                        problem = f"another input ({writer}) is written to the same output {destination}"
                 yield Job(source, destination, current.root, problem)
+
+    def _copy_name(self, photo: Path, number: int) -> str:
+        if self.neutral_names:
+            extension = output_format(photo, self.requested_format).extension
+            return f"photo-{number:0{self._number_width}d}{extension}"
+        return output_name(photo, self.requested_format)
 
     def _writes_over_inputs(self, key: Path) -> bool:
         return key in self._input_files or any(folder in key.parents for folder in self._input_folders)
@@ -150,15 +188,41 @@ class Plan:
                 relative = key.relative_to(earlier.resolved_root)
             except ValueError:
                 continue
-            writer = earlier.source_writing(relative)
+            if not earlier.is_folder:
+                writer = earlier.path if relative == Path(output_name(earlier.path, self.requested_format)) else None
+            else:
+                writer = self._copy_names_in(earlier.folder_read_for(relative)).get(relative.name)
             if writer is not None:
                 return writer
         return None
 
+    def _copy_names_in(self, folder: Optional[Path]) -> Dict[str, Path]:
+        """The copy name of each photo ``entries`` reads in ``folder`` -> the first photo
+        with that name (a later one with the same name is a conflict of its own input)."""
+        if folder is None:
+            return {}
+        if self._names_listed[0] != folder:
+            names: Dict[str, Path] = {}
+            try:
+                with os.scandir(folder) as listing:
+                    found = sorted(e.name for e in listing if e.is_symlink() or not e.is_dir())
+            except OSError:
+                found = []
+            for name in found:
+                if is_supported(Path(name)):
+                    names.setdefault(output_name(Path(name), self.requested_format), folder / name)
+            self._names_listed = (folder, names)
+        return self._names_listed[1]
 
-def plan_jobs(inputs: Sequence[Path], output: Optional[Path] = None) -> List[Job]:
-    """All the jobs of ``Plan(inputs, output)`` at once, for callers that show every file."""
-    return list(Plan(inputs, output))
+
+def plan_jobs(
+    inputs: Sequence[Path],
+    output: Optional[Path] = None,
+    requested_format: Optional[str] = None,
+    neutral_names: bool = False,
+) -> List[Job]:
+    """All the jobs of ``Plan`` at once, for callers that show every file."""
+    return list(Plan(inputs, output, requested_format, neutral_names))
 
 
 def _refuse_root_inside_inputs(root: Path, inputs: Sequence[Path]) -> None:

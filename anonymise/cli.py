@@ -18,16 +18,19 @@ from anonymise import __version__, launcher
 from anonymise.batch import Plan, UnsafeOutputError
 from anonymise.console import EXIT_FAILED, EXIT_USAGE, printable, run_command, say
 from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS
+from anonymise.imagefile import OUTPUT_FORMATS
 from anonymise.pipeline import DEFAULT_THRESHOLD, Options
-from anonymise.redactors import DEFAULT_STYLE, REDACTORS
+from anonymise.redactors import DEFAULT_EMOJI, DEFAULT_STYLE, EMOJIS, REDACTORS
 from anonymise.regions import DEFAULT_MASK_SCALE, DEFAULT_SHAPE, SHAPES
 from anonymise.run import default_jobs
 from anonymise.worker import RunSettings
 
 # Choices come from the registries, so a new style or detector appears here by itself.
 Style = Enum("Style", {name: name for name in REDACTORS}, type=str)
+EmojiName = Enum("EmojiName", {name: name for name in EMOJIS}, type=str)
 DetectorName = Enum("DetectorName", {name: name for name in DETECTORS}, type=str)
 Shape = Enum("Shape", {name: name for name in SHAPES}, type=str)
+FormatName = Enum("FormatName", {name: name for name in OUTPUT_FORMATS}, type=str)
 
 # Local variables in a traceback could include paths and pixels: never show them.
 app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
@@ -51,6 +54,15 @@ def anonymise(
         "Default: a folder next to the input named after it with '-anonymised'.",
     ),
     style: Style = typer.Option(DEFAULT_STYLE, "--style", "-s", help="How faces are covered."),
+    emoji: Optional[EmojiName] = typer.Option(
+        None, "--emoji", show_default=DEFAULT_EMOJI,
+        help="With --style emoji: which of our drawn emoji covers faces.",
+    ),
+    emoji_file: Optional[Path] = typer.Option(
+        None, "--emoji-file", exists=True, dir_okay=False, readable=True,
+        help="With --style emoji: cover faces with this picture (a PNG may be transparent; "
+        "it is put on an opaque white backing).",
+    ),
     detector: DetectorName = typer.Option(DEFAULT_DETECTOR, "--detector", help="Face detector."),
     threshold: float = typer.Option(
         DEFAULT_THRESHOLD, "--threshold", "-t", min=0.0, max=1.0,
@@ -61,6 +73,19 @@ def anonymise(
         help="Size of the covered region relative to the detected face box (reaches hair and ears).",
     ),
     shape: Shape = typer.Option(DEFAULT_SHAPE, "--shape", help="Shape of each covered region."),
+    file_format: Optional[FormatName] = typer.Option(
+        None, "--format", "-f", show_default=False,
+        help="Write every copy in this format. Default: the input's format (HEIC is written as JPEG).",
+    ),
+    neutral_names: bool = typer.Option(
+        False, "--neutral-names",
+        help="Name the copies photo-0001.jpg, photo-0002.jpg, ... in the order they are read, "
+        "instead of their own names (which can tell the date, time and device). Folders are kept.",
+    ),
+    verify: bool = typer.Option(
+        True, "--verify/--no-verify",
+        help="Run the detector again on each covered photo and cover any face it still finds.",
+    ),
     report: Optional[Path] = typer.Option(
         None, "--report", dir_okay=False,
         help="Write a JSON report of every file and the regions covered (coordinates only).",
@@ -94,20 +119,40 @@ def anonymise(
     """
     if report is not None and dry_run:
         _usage_error("--report writes a file, and --dry-run writes nothing: choose one")
+    settings = RunSettings(
+        detector=detector.value,
+        style=style.value,
+        emoji=emoji.value if emoji else None,
+        emoji_file=emoji_file,
+        options=Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value, verify=verify),
+        file_format=file_format.value if file_format else None,
+        neutral_names=neutral_names,
+    )
     try:
-        plan = Plan(paths, output)
+        plan = Plan(paths, output, settings.file_format, settings.neutral_names)
     except UnsafeOutputError as error:
         _usage_error(str(error))
     if report is not None and plan.is_input(report):
         _usage_error(f"the report would overwrite the input {report}")
-    settings = RunSettings(
-        detector.value, style.value, Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value)
-    )
+    _check_style_options(settings)
     workers = min(jobs or default_jobs(), max(1, plan.total))  # no idle workers loading models
     raise typer.Exit(run_command(
         plan, settings, jobs=workers, overwrite=overwrite, dry_run=dry_run, report=report,
         quiet=quiet, json_summary=json_summary, debug=debug,
     ))
+
+
+def _check_style_options(settings: RunSettings) -> None:
+    """Exit 2 when the style options do not fit together, or the emoji file cannot be read."""
+    if settings.style != "emoji":
+        if settings.emoji is not None or settings.emoji_file is not None:
+            _usage_error("--emoji and --emoji-file go with --style emoji")
+    elif settings.emoji is not None and settings.emoji_file is not None:
+        _usage_error("choose --emoji or --emoji-file, not both")
+    try:
+        settings.build_redactor()  # again in each worker: it is quick
+    except ValueError as error:  # an emoji file Pillow cannot read
+        _usage_error(str(error))
 
 
 def _usage_error(message: str) -> NoReturn:

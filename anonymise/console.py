@@ -148,15 +148,21 @@ def _summary_line(totals: Totals, dry_run: bool) -> str:
         )
     rate = f" ({totals.photos_per_second:.2f} photos/s)" if totals.written else ""
     return (
-        f"{_photos(totals.written)} written, {totals.faces_covered} faces covered, {up_to_date}"
+        f"{_photos(totals.written)} written, {totals.faces_covered} faces covered"
+        f"{_verification_note(totals.faces_found_by_verification)}, {up_to_date}"
         f"{totals.skipped} skipped, {totals.failed} failed, in {totals.seconds:.1f} s{rate}."
     )
+
+
+def _verification_note(found: int) -> str:
+    return f" ({found} found only by the verification pass)" if found else ""
 
 
 def _summary_json(totals: Totals, run: Run, report: Optional[Path], interrupted: bool) -> dict:
     return {
         "written": totals.written,
         "faces_covered": totals.faces_covered,
+        "faces_found_by_verification": totals.faces_found_by_verification,
         "up_to_date": totals.up_to_date,
         "skipped": totals.skipped,
         "failed": totals.failed,

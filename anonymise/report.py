@@ -10,7 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from anonymise.pipeline import FileResult
 from anonymise.resume import remove_stale_temporaries
@@ -37,12 +37,21 @@ class ReportEntry:
             "reason": self.reason,
             "width": result.width if result else None,
             "height": result.height if result else None,
+            "frames": len(result.frames) if result else None,
             # null when not known: nothing was written, or an earlier run wrote it.
-            "regions": [
-                {"box": list(r.box), "score": round(r.score, 4), "detector": r.detector}
-                for r in result.regions
-            ] if result else None,
+            "regions": _regions_json(result) if result else None,
         }
+
+
+def _regions_json(result: FileResult) -> List[Dict[str, Any]]:
+    """Every covered region; ``frame`` counts from 0, ``pass`` says which detection found it."""
+    return [
+        {"box": list(r.box), "score": round(r.score, 4), "detector": r.detector,
+         "frame": index, "pass": found_by}
+        for index, frame in enumerate(result.frames)
+        for found_by, regions in (("first", frame.regions), ("verification", frame.verification_regions))
+        for r in regions
+    ]
 
 
 class ReportWriter:

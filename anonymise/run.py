@@ -54,6 +54,8 @@ def default_jobs() -> int:
 class Totals:
     written: int = 0
     faces_covered: int = 0
+    # Among those, the faces only the verification pass found.
+    faces_found_by_verification: int = 0
     up_to_date: int = 0
     skipped: int = 0
     failed: int = 0
@@ -64,7 +66,9 @@ class Totals:
         entry = outcome.entry
         if entry.status == OK:
             self.written += 1
-            self.faces_covered += len(entry.result.regions) if entry.result else 0
+            if entry.result is not None:
+                self.faces_covered += len(entry.result.regions)
+                self.faces_found_by_verification += len(entry.result.verification_regions)
         elif entry.status == UP_TO_DATE:
             self.up_to_date += 1
         elif entry.status == SKIPPED:
@@ -109,6 +113,9 @@ class Run:
         # Seen by the workers, so they also drop the jobs already queued for them. A plain
         # shared byte: setting it is safe in a signal handler.
         self._workers_stop = _SPAWN.RawValue("b", 0)
+        # Worked out once, here: the workers get it with the settings, so every fingerprint
+        # of the run agrees even if an emoji file changes mid-run.
+        _ = self.settings.key
 
     def request_stop(self) -> None:
         """Finish the photos in progress, start no more."""

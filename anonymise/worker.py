@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ import traceback
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
@@ -31,10 +33,12 @@ from anonymise import __version__
 from anonymise.batch import Job
 from anonymise.detectors import DEFAULT_DETECTOR, build_detector
 from anonymise.detectors.centerface import set_inference_threads
-from anonymise.errors import AnonymiseError, NotAnImageError, UnreadableImageError, WriteError
+from anonymise.errors import (
+    AnonymiseError, NotAnImageError, UncleanOutputError, UnreadableImageError, WriteError,
+)
 from anonymise.imagefile import is_supported
 from anonymise.pipeline import FileResult, Options, anonymise_file
-from anonymise.redactors import DEFAULT_STYLE, build_redactor
+from anonymise.redactors import DEFAULT_STYLE, Redactor, build_redactor
 from anonymise.report import FAILED, OK, SKIPPED, ReportEntry
 from anonymise.resume import DISK_FULL_ERRNOS, source_fingerprint
 
@@ -53,30 +57,42 @@ class TooSmallError(NotAnImageError):
     """Too small for a face in it to be found."""
 
 
-class IncompleteCopyError(WriteError):
-    """The copy written does not decode to the end: the disk filled up or failed mid-file."""
-
-    def __init__(self, message: str, disk_full: bool) -> None:
-        super().__init__(message)
-        self.disk_full = disk_full
-
-
-# Less free space than this after a copy was cut short: the disk is full, not failing.
+# Less free space than this after a copy failed its check: the disk is full, not failing.
 _NEARLY_FULL_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything about how photos are anonymised; a copy made with other settings is redone."""
+    """Everything that makes a copy what it is; a copy made with other settings is redone."""
 
     detector: str = DEFAULT_DETECTOR
     style: str = DEFAULT_STYLE
+    # With the emoji style: one of our drawn emoji, or the user's picture.
+    emoji: Optional[str] = None
+    emoji_file: Optional[Path] = None
     options: Options = field(default_factory=Options)
+    # --format and --neutral-names: they name the copies (see batch.Plan).
+    file_format: Optional[str] = None
+    neutral_names: bool = False
 
-    @property
+    def build_redactor(self) -> Redactor:
+        """The style chosen; raises ``ValueError`` for an emoji file that cannot be read."""
+        if self.style == "emoji":
+            return build_redactor("emoji", emoji=self.emoji, emoji_file=self.emoji_file)
+        return build_redactor(self.style)
+
+    @cached_property
     def key(self) -> str:
-        """The settings as text, for the fingerprints of the copies made with them."""
-        return json.dumps({"version": __version__, **dataclasses.asdict(self)}, sort_keys=True)
+        """The settings as text, for the fingerprints of the copies made with them.
+
+        An emoji file counts by its contents, not its name: a picture edited since the last
+        run gives other copies. Worked out once, in the main process, before the workers get
+        these settings.
+        """
+        settings = dataclasses.asdict(self)
+        if self.emoji_file is not None:
+            settings["emoji_file"] = hashlib.sha256(Path(self.emoji_file).read_bytes()).hexdigest()
+        return json.dumps({"version": __version__, **settings}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -97,7 +113,7 @@ class PhotoWorker:
         self.settings = settings
         self.debug = debug
         self.detector = build_detector(settings.detector)
-        self.redactor = build_redactor(settings.style)
+        self.redactor = settings.build_redactor()
 
     def anonymise(self, job: Job) -> Tuple[str, FileResult]:
         """Check and anonymise the job's photo; the source's fingerprint and what was covered.
@@ -108,7 +124,6 @@ class PhotoWorker:
         with _decompression_bombs_refused():
             check_dimensions(job.source)
             result = anonymise_file(job.source, job.destination, self.detector, self.redactor, self.settings.options)
-            check_whole(job.destination)
         return fingerprint, result
 
     def process(self, job: Job) -> Outcome:
@@ -120,7 +135,7 @@ class PhotoWorker:
         except NotAnImageError as error:
             return Outcome(ReportEntry(job.source, None, SKIPPED, str(error)))
         except AnonymiseError as error:
-            return Outcome(dataclasses.replace(failed, reason=str(error)), stop_reason=_why_no_write_can_work(error))
+            return Outcome(dataclasses.replace(failed, reason=str(error)), stop_reason=_why_no_write_can_work(error, job.destination))
         except Exception as error:  # a bug or an odd file must not stop the other photos
             reason = f"unexpected error: {type(error).__name__}: {' '.join(str(error).split())}"
             return Outcome(
@@ -186,30 +201,6 @@ def check_dimensions(source: Path) -> None:
         )
 
 
-def check_whole(copy: Path) -> None:
-    """Decode a copy just written to its last pixel; if it does not, remove it.
-
-    Pillow's encoders write straight to the file and ignore a short write, which is what
-    a disk that fills up mid-file gives: the copy is cut short, yet its header passes the
-    clean check. Raises ``IncompleteCopyError``.
-    """
-    try:
-        with Image.open(copy) as written:
-            written.load()
-        return
-    except Exception as error:  # whatever the decoder makes of a cut-short file
-        problem = " ".join(str(error).split()) or type(error).__name__
-    try:
-        os.unlink(copy)
-    except FileNotFoundError:
-        pass
-    try:
-        disk_full = shutil.disk_usage(copy.parent).free < _NEARLY_FULL_BYTES
-    except OSError:
-        disk_full = False
-    raise IncompleteCopyError(f"the copy was cut short while being written ({problem})", disk_full)
-
-
 @contextmanager
 def _decompression_bombs_refused() -> Iterator[None]:
     """Pillow only warns between its limit and twice it: make that an error too.
@@ -240,17 +231,24 @@ def _why_unreadable(source: Path, error: OSError) -> str:
     return f"cannot read the file: {error.strerror or error}"
 
 
-def _why_no_write_can_work(error: AnonymiseError) -> Optional[str]:
+def _why_no_write_can_work(error: AnonymiseError, destination: Path) -> Optional[str]:
     """The reason to stop the whole run, when ``error`` will recur for every photo."""
-    if isinstance(error, IncompleteCopyError):
-        return "the disk is full" if error.disk_full else "a copy was cut short: the output disk may be failing"
-    cause = error.__context__  # imagefile raises WriteError "from None": the OSError is kept here
-    if not isinstance(error, WriteError) or not isinstance(cause, OSError):
+    cause = error.__context__  # imagefile raises WriteError "from None": the cause is kept here
+    if not isinstance(error, WriteError) or isinstance(error, UncleanOutputError) or cause is None:
         return None
-    if cause.errno in DISK_FULL_ERRNOS:
+    code = getattr(cause, "errno", None)
+    if code in DISK_FULL_ERRNOS:
         return f"the disk is full ({cause.strerror})"
-    if cause.errno == errno.EROFS:
+    if code == errno.EROFS:
         return "the output folder is on a read-only disk"
+    # Pillow's encoders ignore a short write, so a disk that fills up mid-file gives a copy
+    # cut short with no error, which save_photo's decode check then refuses: tell a full
+    # disk from a failing one by the space left.
+    try:
+        if shutil.disk_usage(destination.parent).free < _NEARLY_FULL_BYTES:
+            return "the disk is full"
+    except OSError:
+        pass
     return None
 
 

@@ -76,12 +76,13 @@ def test_folder_with_bad_files_writes_the_good_ones_and_names_the_bad(tmp_path, 
     assert (crowd["width"], crowd["height"]) == (1500, 1000)
     assert len(crowd["regions"]) >= 12
     for region in crowd["regions"]:
-        assert set(region) == {"box", "score", "detector"}
+        assert set(region) == {"box", "score", "detector", "frame", "pass"}
+        assert region["frame"] == 0 and region["pass"] in ("first", "verification")
         x1, y1, x2, y2 = region["box"]
         assert 0 <= x1 < x2 <= 1500 and 0 <= y1 < y2 <= 1000
     assert entries["corrupt.jpg"]["output"] is None and entries["corrupt.jpg"]["reason"]
     for e in entries.values():
-        assert set(e) == {"input", "output", "status", "reason", "width", "height", "regions"}
+        assert set(e) == {"input", "output", "status", "reason", "width", "height", "frames", "regions"}
 
 
 def test_all_good_exits_0_and_defaults_to_a_sibling_folder(sample_dir):

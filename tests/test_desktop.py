@@ -20,7 +20,7 @@ from anonymise.batch import UnsafeOutputError
 from anonymise.desktop.review import DRAWN, Origin, Review, ReviewedPhoto, Status
 from anonymise.desktop.saving import PhotoChangedError, save_reviewed_photo
 from anonymise.desktop.worker import FacesFound, PhotoFailed, Worker
-from anonymise.detectors import Detector
+from anonymise.detectors import DEFAULT_DETECTOR, Detector
 from anonymise.faces import Faces
 from anonymise.imagefile import load_photo
 from anonymise.pipeline import Options, anonymise_pixels
@@ -331,7 +331,7 @@ def test_review_fix_and_save_two_photos(open_window, two_photos, detectors, tmp_
     settle(window, lambda: not window.review.finding_faces)
 
     # What the window shows is what the core detects.
-    detector = detectors("ensemble")
+    detector = detectors(DEFAULT_DETECTOR)
     expected = {}
     for index, path in enumerate(two_photos):
         rgb = load_photo(path).rgb

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Sequence, Tuple
 
 from anonymise.errors import AnonymiseError
-from anonymise.imagefile import Photo, load_photo, save_photo
-from anonymise.pipeline import FileResult
+from anonymise.imagefile import Frame, Photo, load_photo, save_photo
+from anonymise.pipeline import FileResult, FrameResult
 from anonymise.redactors import Redactor
 from anonymise.regions import Region
 
@@ -37,12 +37,15 @@ def save_reviewed_photo(
     photo = load_photo(source)
     if (photo.width, photo.height) != tuple(reviewed_size):
         raise PhotoChangedError("the photo changed on disk since it was reviewed: add it again")
-    rgb = redactor.redact(photo.rgb, regions)
-    alpha = photo.alpha
+    # The review shows the first frame, so only it is written: later frames of an
+    # animation were never reviewed and must not go out uncovered.
+    reviewed = photo.frames[0]
+    rgb = redactor.redact(reviewed.rgb, regions)
+    alpha = reviewed.alpha
     if alpha is not None and regions:
         # A cover under transparent pixels would be invisible: make covered pixels opaque.
         alpha = alpha.copy()
         for region in regions:
             alpha[region.y1 : region.y2, region.x1 : region.x2][region.mask()] = 255
-    save_photo(Photo(rgb, alpha, photo.format), destination)
-    return FileResult(source, destination, photo.width, photo.height, list(regions))
+    save_photo(Photo((Frame(rgb, alpha),)), destination)
+    return FileResult(source, destination, photo.width, photo.height, [FrameResult(list(regions))])

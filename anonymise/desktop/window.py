@@ -17,7 +17,7 @@ from anonymise.batch import UnsafeOutputError
 from anonymise.desktop.review import Review, ReviewedPhoto, ShownRegion, Status
 from anonymise.desktop.worker import FacesFound, PhotoFailed, PhotoSaved, Worker
 from anonymise.detectors import SCORE_FLOOR
-from anonymise.imagefile import FORMATS
+from anonymise.imagefile import READABLE_EXTENSIONS
 from anonymise.redactors import REDACTORS, build_redactor
 
 TITLE = "Anonymise photos"
@@ -204,7 +204,7 @@ class ReviewWindow:
         self.refresh()
 
     def choose_photos(self) -> None:
-        patterns = " ".join(f"*{extension}" for extension in FORMATS)
+        patterns = " ".join(f"*{extension}" for extension in sorted(READABLE_EXTENSIONS))
         chosen = filedialog.askopenfilenames(
             parent=self.root, title="Add photos",
             filetypes=[("Photos", patterns), ("All files", "*")],

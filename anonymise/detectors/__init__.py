@@ -6,21 +6,27 @@ from typing import Callable, Dict
 
 from anonymise.detectors.base import SCORE_FLOOR, Detector
 from anonymise.detectors.blazeface import BlazeFace
-from anonymise.detectors.centerface import CenterFace
+from anonymise.detectors.centerface import CenterFace, MultiScaleCenterFace
 from anonymise.detectors.ensemble import Ensemble
 
 
-def _default_ensemble() -> Detector:
-    # CenterFace at 1x and 2x: the 2x pass finds the small faces of crowd photos.
-    return Ensemble([CenterFace(1.0), CenterFace(2.0)])
+def _fast() -> Detector:
+    # One pass on the photo shrunk to 0.6x: about a third of the pixels of a full pass.
+    return CenterFace(scale=0.6, max_megapixels=1.0)
+
+
+def _multiscale_and_blazeface() -> Detector:
+    return Ensemble([MultiScaleCenterFace(), BlazeFace()])
 
 
 DETECTORS: Dict[str, Callable[[], Detector]] = {
-    "ensemble": _default_ensemble,
+    "multiscale": MultiScaleCenterFace,
     "centerface": CenterFace,
+    "fast": _fast,
     "blazeface": BlazeFace,
+    "ensemble": _multiscale_and_blazeface,
 }
-DEFAULT_DETECTOR = "ensemble"
+DEFAULT_DETECTOR = "multiscale"
 
 
 def build_detector(name: str = DEFAULT_DETECTOR) -> Detector:
@@ -40,5 +46,6 @@ __all__ = [
     "CenterFace",
     "Detector",
     "Ensemble",
+    "MultiScaleCenterFace",
     "build_detector",
 ]

@@ -1,0 +1,37 @@
+"""Files in and out: decode and orient at the edge, write clean copies atomically.
+
+Inside anonymise a photo is a ``Photo``: upright sRGB ``uint8`` frames (plus alpha, if it
+had one). Nothing from the input file other than its pixels, frame timing and loop count
+reaches the output, and every file written is checked by ``structure`` before it is kept.
+"""
+
+from anonymise.imagefile.formats import (
+    OUTPUT_FORMATS,
+    READABLE_EXTENSIONS,
+    OutputFormat,
+    format_named_by,
+    is_supported,
+    output_format,
+    output_name,
+)
+from anonymise.imagefile.photo import Frame, Photo
+from anonymise.imagefile.reading import frame_from_image, load_photo
+from anonymise.imagefile.structure import disallowed_parts
+from anonymise.imagefile.writing import image_from_frame, save_photo
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "READABLE_EXTENSIONS",
+    "Frame",
+    "OutputFormat",
+    "Photo",
+    "disallowed_parts",
+    "format_named_by",
+    "frame_from_image",
+    "image_from_frame",
+    "is_supported",
+    "load_photo",
+    "output_format",
+    "output_name",
+    "save_photo",
+]

@@ -1,0 +1,47 @@
+"""Redaction styles: one class each, one verb, ``redact(rgb, regions) -> new rgb``.
+
+Every style's strength is relative to the size of the region, and every style replaces
+every pixel of every region: a covered pixel never keeps its original value.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Type
+
+from anonymise.redactors.base import Redactor
+from anonymise.redactors.blur import BlurRedactor
+from anonymise.redactors.emoji import EmojiRedactor
+from anonymise.redactors.emoji_art import DEFAULT_EMOJI, EMOJIS
+from anonymise.redactors.pixelate import PixelateRedactor
+from anonymise.redactors.solid import SolidRedactor
+
+REDACTORS: Dict[str, Type[Redactor]] = {
+    "blur": BlurRedactor,
+    "pixelate": PixelateRedactor,
+    "solid": SolidRedactor,
+    "emoji": EmojiRedactor,
+}
+DEFAULT_STYLE = "blur"
+
+
+def build_redactor(style: str = DEFAULT_STYLE, **options: Any) -> Redactor:
+    """The style registered as ``style``; ``options`` go to its class (e.g. ``emoji="heart"``)."""
+    try:
+        redactor_class = REDACTORS[style]
+    except KeyError:
+        raise ValueError(f"unknown style {style!r}; choose from {', '.join(REDACTORS)}") from None
+    return redactor_class(**options)
+
+
+__all__ = [
+    "DEFAULT_EMOJI",
+    "DEFAULT_STYLE",
+    "EMOJIS",
+    "REDACTORS",
+    "BlurRedactor",
+    "EmojiRedactor",
+    "PixelateRedactor",
+    "Redactor",
+    "SolidRedactor",
+    "build_redactor",
+]

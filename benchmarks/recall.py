@@ -1,0 +1,426 @@
+"""Coverage recall of anonymise against deface 1.5.0 on labelled crowd photos.
+
+    python benchmarks/recall.py DATASET_DIR [--limit N] [--json OUT.json]
+        [--write-docs docs/benchmarks.md] [--detector NAME] [--threshold T]
+        [--mask-scale S] [--shape ellipse|box] [--no-deface]
+
+DATASET_DIR is laid out like the WIDER FACE development split: images/<event>/<file>.jpg
+and labels.json, {"<event>/<file>.jpg": [{"box": [left, top, width, height], "pose",
+"ignore", "invalid", ...}, ...]}.
+
+The metric: a labelled face is *anonymised* when at least half of its labelled box lies
+under the pixels the tool actually redacts. Faces marked ``ignore`` or ``invalid`` (and
+boxes with no area) count neither way. Each tool runs over the same photos in its own
+fresh process, one after the other, so its peak memory (RSS, which includes
+onnxruntime's native buffers) and its timing are its own. A photo a tool hangs on is
+recorded as failed, with nothing covered, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import importlib.metadata
+import io
+import json
+import os
+import platform
+import resource
+import shlex
+import signal
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from PIL import Image
+
+# Nothing from anonymise or deface is imported at module level: the measuring processes
+# re-import this module, and each must load only the tool it measures.
+
+COVERED_ENOUGH = 0.5  # share of a labelled box that must be redacted
+DEFACE_THRESHOLD = 0.2  # deface 1.5.0's CLI defaults
+DEFACE_MASK_SCALE = 1.3
+PROGRESS_EVERY = 100  # photos
+# Far above any photo's normal time (a few seconds), so only a hang reaches it.
+PHOTO_TIMEOUT = 60  # seconds
+
+Box = Tuple[int, int, int, int]  # left, top, width, height
+
+# (JSON key, table label, which labelled faces: (box height, pose) -> bool)
+FACE_GROUPS: List[Tuple[str, str, Callable[[int, int], bool]]] = [
+    ("recall", "coverage recall, all faces", lambda height, pose: True),
+    ("recall_height_under_16", "  box height < 16 px", lambda height, pose: height < 16),
+    ("recall_height_16_32", "  box height 16-32 px", lambda height, pose: 16 <= height < 32),
+    ("recall_height_32_64", "  box height 32-64 px", lambda height, pose: 32 <= height < 64),
+    ("recall_height_64_up", "  box height >= 64 px", lambda height, pose: height >= 64),
+    ("recall_pose_1", "  pose == 1 (profile, turned)", lambda height, pose: pose == 1),
+]
+# (JSON key, table label, unit) for the figures that are not about single faces.
+PHOTO_FIGURES = [
+    ("area_redacted", "image area redacted (mean)", "percent"),
+    ("area_redacted_outside_faces", "  of it outside labelled faces", "percent"),
+    ("seconds_per_photo", "seconds per photo (finished photos)", "seconds"),
+    ("peak_rss_mb", "peak memory (RSS)", "megabytes"),
+    ("failed_photos", "photos the tool hung or raised on", "count"),
+]
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    seconds: float  # detection and redaction, decoding excluded
+    covered: List[Optional[float]]  # per labelled box, its share under the mask (None: no area)
+    redacted: float  # share of the image area
+    redacted_outside_faces: float  # share of the image area, outside every labelled box
+    failure: str  # why the tool did not finish this photo; empty when it did
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    photos: List[PhotoResult]
+    peak_rss_bytes: int
+
+
+# --- in the measuring process ---------------------------------------------------------
+
+
+def measure(tool: str, settings: dict, images: Path, names: List[str], boxes: List[List[Box]]) -> ToolRun:
+    """Run one tool over the photos; meant to be the only work of a fresh process."""
+    run_tool = _anonymise_runner(settings) if tool == "anonymise" else _deface_runner()
+    signal.signal(signal.SIGALRM, _time_out)
+    photos = []
+    started = time.perf_counter()
+    for done, (name, photo_boxes) in enumerate(zip(names, boxes), 1):
+        with Image.open(images / name) as image:
+            rgb = np.asarray(image.convert("RGB"))
+        signal.alarm(PHOTO_TIMEOUT)
+        try:
+            seconds, mask, failure = run_tool(rgb)
+        except PhotoTimeout:
+            # A hung tool never writes the photo: nothing of it counts as covered.
+            seconds, mask, failure = PHOTO_TIMEOUT, np.zeros(rgb.shape[:2], dtype=bool), "timed out"
+        finally:
+            signal.alarm(0)
+        photos.append(PhotoResult(seconds, *score_photo(mask, photo_boxes), failure))
+        if done % PROGRESS_EVERY == 0 or done == len(names):
+            elapsed = time.perf_counter() - started
+            print(f"{tool}: {done}/{len(names)} photos, {elapsed / done:.2f} s/photo with decoding",
+                  file=sys.stderr, flush=True)
+    # ru_maxrss is in KiB on Linux and in bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return ToolRun(photos, peak if sys.platform == "darwin" else peak * 1024)
+
+
+class PhotoTimeout(Exception):
+    pass
+
+
+def _time_out(signum, frame):
+    raise PhotoTimeout
+
+
+Runner = Callable[[np.ndarray], Tuple[float, np.ndarray, str]]
+
+
+def _anonymise_runner(settings: dict) -> Runner:
+    """anonymise's own pipeline, from detection to the redacted pixels."""
+    from anonymise.detectors import build_detector
+    from anonymise.pipeline import Options, anonymise_pixels
+    from anonymise.redactors import build_redactor
+    from anonymise.regions import coverage_mask
+
+    detector = build_detector(settings["detector"])
+    redactor = build_redactor(settings["style"])
+    options = Options(threshold=settings["threshold"], mask_scale=settings["mask_scale"],
+                      shape=settings["shape"])
+
+    def run(rgb: np.ndarray) -> Tuple[float, np.ndarray, str]:
+        start = time.perf_counter()
+        _, _, regions = anonymise_pixels(rgb, detector, redactor, options)
+        seconds = time.perf_counter() - start
+        height, width = rgb.shape[:2]
+        return seconds, coverage_mask(regions, width, height), ""
+
+    return run
+
+
+def _deface_runner() -> Runner:
+    """deface 1.5.0 as its CLI runs on a photo by default: CenterFace, then a blurred ellipse."""
+    import cv2
+    from deface.centerface import CenterFace
+    from deface.deface import anonymize_frame
+
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints "Running on <provider>."
+        centerface = CenterFace()
+
+    def run(rgb: np.ndarray) -> Tuple[float, np.ndarray, str]:
+        start = time.perf_counter()
+        dets, _ = centerface(rgb, threshold=DEFACE_THRESHOLD)
+        failure = ""
+        try:
+            anonymize_frame(dets, rgb.copy(), mask_scale=DEFACE_MASK_SCALE, replacewith="blur",
+                            ellipse=True, draw_scores=False, replaceimg=None, mosaicsize=20)
+        except cv2.error:
+            # cv2.blur rejects a box under 2 px (deface's CLI stops there). Its coverage is
+            # still scored, as if deface had skipped that box.
+            failure = "cv2.error in its blur"
+        seconds = time.perf_counter() - start
+        return seconds, deface_mask(dets, *rgb.shape[:2]), failure
+
+    return run
+
+
+def deface_mask(dets: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The pixels deface 1.5.0's anonymize_frame blurs, by its own formulas.
+
+    The blurred ellipse cannot be read back from the output (a blur may leave a pixel as it
+    was), so its geometry is recomputed: boxes truncated to int, grown by ``scale_bb``,
+    clipped one pixel short of the last row and column, ellipse drawn by skimage.
+    """
+    import skimage.draw
+    from deface.deface import scale_bb
+
+    mask = np.zeros((height, width), dtype=bool)
+    for det in dets:
+        x1, y1, x2, y2 = scale_bb(*det[:4].astype(int), DEFACE_MASK_SCALE)
+        y1, y2 = max(0, y1), min(height - 1, y2)
+        x1, x2 = max(0, x1), min(width - 1, x2)
+        box_h, box_w = y2 - y1, x2 - x1
+        if box_h < 2 or box_w < 2:  # an empty ellipse (and the cv2.blur failure above)
+            continue
+        rows, cols = skimage.draw.ellipse(box_h // 2, box_w // 2, box_h // 2, box_w // 2)
+        mask[y1 + rows, x1 + cols] = True
+    return mask
+
+
+def score_photo(mask: np.ndarray, boxes: Sequence[Box]) -> Tuple[List[Optional[float]], float, float]:
+    """Share of each labelled box under ``mask``, and the shares of the image redacted."""
+    in_faces = np.zeros_like(mask)
+    covered: List[Optional[float]] = []
+    for left, top, width, height in boxes:
+        box = np.s_[max(top, 0) : max(top + height, 0), max(left, 0) : max(left + width, 0)]
+        in_faces[box] = True
+        # Divided by the labelled area: any part outside the image counts as uncovered.
+        covered.append(float(mask[box].sum()) / (width * height) if width > 0 and height > 0 else None)
+    return covered, float(mask.mean()), float((mask & ~in_faces).mean())
+
+
+# --- in the main process ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Face:
+    """A labelled face the metric counts, by where its score is found."""
+
+    photo: int
+    index: int
+    height: int
+    pose: int
+
+
+def counted_faces(names: List[str], labels: dict) -> List[Face]:
+    faces = []
+    for photo, name in enumerate(names):
+        for index, label in enumerate(labels[name]):
+            _, _, width, height = label_box(label)
+            if not (label["ignore"] or label["invalid"]) and width > 0 and height > 0:
+                faces.append(Face(photo, index, height, label["pose"]))
+    return faces
+
+
+def label_box(label: dict) -> Box:
+    left, top, width, height = (int(round(v)) for v in label["box"])
+    return left, top, width, height
+
+
+def figures(faces: List[Face], names: List[str], run: ToolRun) -> dict:
+    """Every reported number for one tool, keyed as in FACE_GROUPS and PHOTO_FIGURES."""
+    result: dict = {}
+    for key, _, member in FACE_GROUPS:
+        hits = [run.photos[f.photo].covered[f.index] >= COVERED_ENOUGH
+                for f in faces if member(f.height, f.pose)]
+        result[key] = float(np.mean(hits)) if hits else None
+    result["area_redacted"] = float(np.mean([p.redacted for p in run.photos]))
+    result["area_redacted_outside_faces"] = float(np.mean([p.redacted_outside_faces for p in run.photos]))
+    finished = [p.seconds for p in run.photos if not p.failure]
+    result["seconds_per_photo"] = float(np.mean(finished)) if finished else None
+    result["peak_rss_mb"] = run.peak_rss_bytes / 2**20
+    result["failures"] = {name: p.failure for name, p in zip(names, run.photos) if p.failure}
+    result["failed_photos"] = len(result["failures"])
+    return result
+
+
+def table_rows(group_sizes: Dict[str, int], results: Dict[str, dict]) -> List[List[str]]:
+    """Header and one row per figure: label, each tool's value, then anonymise / deface."""
+    tools = list(results)
+    rows = [["", *tools] + (["ratio (anonymise / deface)"] if "deface" in tools else [])]
+    units = {key: "percent" for key, _, _ in FACE_GROUPS}
+    labels = {key: f"{label} (n={group_sizes[key]:,})" for key, label, _ in FACE_GROUPS}
+    units.update({key: unit for key, _, unit in PHOTO_FIGURES})
+    labels.update({key: label for key, label, _ in PHOTO_FIGURES})
+    for key, label in labels.items():
+        values = [results[tool][key] for tool in tools]
+        row = [label] + [_formatted(value, units[key]) for value in values]
+        if "deface" in tools:
+            ours, theirs = results["anonymise"][key], results["deface"][key]
+            comparable = units[key] != "count" and ours is not None and theirs
+            row.append(f"{ours / theirs:.2f}" if comparable else "-")
+        rows.append(row)
+    return rows
+
+
+def _formatted(value: Optional[float], unit: str) -> str:
+    if value is None:
+        return "-"
+    return {"percent": f"{100 * value:.1f} %", "seconds": f"{value:.3f} s",
+            "megabytes": f"{value:.0f} MB", "count": f"{value:,}"}[unit]
+
+
+def plain_table(rows: List[List[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        for row in rows
+    )
+
+
+def markdown_table(rows: List[List[str]]) -> str:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|---" + "|---:" * (len(rows[0]) - 1) + "|"]
+    # Markdown drops leading spaces, so sub-rows are marked by an indent of their own.
+    lines += ["| " + " | ".join([row[0].replace("  ", "&nbsp;&nbsp;&nbsp;", 1), *row[1:]]) + " |"
+              for row in rows[1:]]
+    return "\n".join(lines)
+
+
+def docs_page(report: dict, rows: List[List[str]]) -> str:
+    settings = report["settings"]["anonymise"]
+    faces = report["faces"]
+    failure_note = "".join(
+        f"\n{tool} failed on {len(figures['failures'])} photos "
+        f"({', '.join(sorted(set(figures['failures'].values())))}; listed in the JSON).\n"
+        for tool, figures in report["results"].items() if figures["failures"]
+    )
+    return f"""# Benchmarks
+
+*Written by `benchmarks/recall.py` on {report["date"]}; run the command again to refresh it.*
+
+## Face coverage on crowd photos
+
+{report["photos"]:,} photos of `{report["dataset"]}`, {faces["counted"]:,} labelled faces counted \
+({faces["ignored_or_invalid"]:,} marked ignore or invalid and {faces["empty_box"]} with an empty box \
+left out), on a machine with {report["machine"]["cpu_count"]} CPUs:
+
+```
+{report["command"]}
+```
+
+{markdown_table(rows)}
+{failure_note}
+A labelled face counts as anonymised when at least {COVERED_ENOUGH:.0%} of its labelled box
+lies under the pixels the tool actually redacts. "Outside labelled faces" is the part of the
+image redacted outside every labelled box, ignored ones included: damage to the photo.
+Seconds are the wall time of detection and redaction per photo, decoding excluded; memory
+is the peak resident size of a fresh process running one tool over all the photos. A photo
+a tool hangs on (no result after {PHOTO_TIMEOUT} s) counts as nothing covered; when deface
+raises, its boxes are scored as if it had skipped the failing one.
+
+- anonymise {report["versions"]["anonymise"]} (source `{report["anonymise_source_sha256"]}`): \
+detector `{settings["detector"]}`, \
+threshold {settings["threshold"]}, mask scale {settings["mask_scale"]}, {settings["shape"]} regions.
+- deface {report["versions"]["deface"]} with its defaults: CenterFace at threshold \
+{DEFACE_THRESHOLD}, mask scale {DEFACE_MASK_SCALE}, blurred ellipse.
+"""
+
+
+def anonymise_source_digest() -> str:
+    """A fingerprint of the anonymise code measured: its version number does not change per edit."""
+    import anonymise
+
+    package = Path(anonymise.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _parse_args() -> argparse.Namespace:
+    from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS
+    from anonymise.pipeline import Options
+    from anonymise.regions import SHAPES
+
+    defaults = Options()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dataset", type=Path, help="folder holding images/ and labels.json")
+    parser.add_argument("--limit", type=int, help="measure only N photos, spread over the set")
+    parser.add_argument("--json", type=Path, help="write every number to this JSON file")
+    parser.add_argument("--write-docs", type=Path, help="write the results as this markdown page")
+    parser.add_argument("--detector", choices=list(DETECTORS), default=DEFAULT_DETECTOR)
+    parser.add_argument("--threshold", type=float, default=defaults.threshold)
+    parser.add_argument("--mask-scale", type=float, default=defaults.mask_scale)
+    parser.add_argument("--shape", choices=SHAPES, default=defaults.shape)
+    parser.add_argument("--no-deface", action="store_true", help="measure anonymise only")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _parse_args()
+    labels = json.loads((args.dataset / "labels.json").read_text())
+    names = sorted(labels)
+    if args.limit and args.limit < len(names):
+        # Evenly spread over the sorted names, so every kind of scene is represented.
+        names = [names[i * len(names) // args.limit] for i in range(args.limit)]
+    boxes = [[label_box(label) for label in labels[name]] for name in names]
+    faces = counted_faces(names, labels)
+    # Every style covers the same pixels; solid is the cheapest, so timing is mostly detection.
+    settings = {"detector": args.detector, "threshold": args.threshold,
+                "mask_scale": args.mask_scale, "shape": args.shape, "style": "solid"}
+
+    source = anonymise_source_digest()
+    # Timings mean little on a busy machine: record how busy it was.
+    load_at_start = os.getloadavg()
+    results = {}
+    for tool in ["anonymise"] + ([] if args.no_deface else ["deface"]):
+        print(f"{tool}: measuring {len(names)} photos", file=sys.stderr, flush=True)
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as process:
+            run = process.submit(measure, tool, settings, args.dataset / "images", names, boxes).result()
+        results[tool] = figures(faces, names, run)
+
+    labelled = sum(len(labels[name]) for name in names)
+    skipped = sum(bool(label["ignore"] or label["invalid"]) for name in names for label in labels[name])
+    group_sizes = {key: sum(member(f.height, f.pose) for f in faces) for key, _, member in FACE_GROUPS}
+    report = {
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": shlex.join(["python", *sys.argv]),
+        "dataset": str(args.dataset),
+        "photos": len(names),
+        "faces": {"labelled": labelled, "counted": len(faces), "ignored_or_invalid": skipped,
+                  "empty_box": labelled - skipped - len(faces), "per_group": group_sizes},
+        "settings": {"anonymise": settings,
+                     "deface": {"threshold": DEFACE_THRESHOLD, "mask_scale": DEFACE_MASK_SCALE,
+                                "replacewith": "blur", "ellipse": True}},
+        "covered_enough": COVERED_ENOUGH,
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "load_average_1_5_15_min": {"start": load_at_start, "end": os.getloadavg()}},
+        "versions": {package: importlib.metadata.version(package)
+                     for package in ("anonymise", "deface", "onnxruntime")},
+        "anonymise_source_sha256": source,
+        "results": results,
+    }
+
+    rows = table_rows(group_sizes, results)
+    print(plain_table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if args.write_docs:
+        args.write_docs.write_text(docs_page(report, rows))
+
+
+if __name__ == "__main__":
+    main()
