@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from anonymise.pipeline import FileResult
-from anonymise.resume import remove_stale_temporaries
+from anonymise.tempfiles import remove_stale_temporaries, temporary_beside
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 # The copy an earlier run wrote is complete and current: left as it is.
@@ -66,7 +65,7 @@ class ReportWriter:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path.parent, name=path.name)  # of a run that was killed
-        handle, self._temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        handle, self._temporary = temporary_beside(path)
         self._stream = os.fdopen(handle, "w", encoding="utf-8")
         self._entries = 0
         self._stream.write('{"files": [')

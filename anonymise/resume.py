@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import re
 import sqlite3
 import stat
 from pathlib import Path
@@ -27,8 +26,6 @@ from typing import Optional
 MANIFEST_NAME = ".anonymise-done.sqlite3"
 # Enough of the file to make the fingerprint unguessable without the original (below).
 _HEAD_BYTES = 64 * 1024
-# tempfile.mkstemp(prefix=".NAME.", suffix=".part"): eight random characters in between.
-_TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
 # No space left, or over quota: every later write would fail the same way.
 DISK_FULL_ERRNOS = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
 
@@ -147,25 +144,3 @@ def _manifest_error(path: Path, error: BaseException) -> ManifestError:
     )
     return ManifestError(f"cannot record progress in {path}: {error}", disk_full=disk_full)
 
-
-def remove_stale_temporaries(folder: Path, name: Optional[str] = None) -> int:
-    """Delete the temporary files an earlier, killed run left in ``folder``; how many.
-
-    Only those of a file called ``name`` when given (a report's folder is not ours). Call
-    it before this run writes anything there, so none of its own can be caught.
-    """
-    removed = 0
-    try:
-        entries = os.scandir(folder)
-    except OSError:
-        return 0  # not there yet (nothing to clean) or unreadable (the write will say so)
-    with entries:
-        for entry in entries:
-            ours = _TEMPORARY_NAME.fullmatch(entry.name) and (name is None or entry.name.startswith(f".{name}."))
-            if ours and entry.is_file(follow_symlinks=False):
-                try:
-                    os.unlink(entry.path)
-                    removed += 1
-                except FileNotFoundError:
-                    pass
-    return removed

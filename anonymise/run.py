@@ -22,7 +22,8 @@ from typing import Callable, Deque, Dict, Iterator, Optional, Set
 from anonymise.batch import Job, Plan
 from anonymise.errors import NotAnImageError
 from anonymise.report import FAILED, OK, SKIPPED, UP_TO_DATE, ReportEntry
-from anonymise.resume import Manifest, ManifestError, remove_stale_temporaries
+from anonymise.resume import Manifest, ManifestError
+from anonymise.tempfiles import remove_stale_temporaries
 from anonymise.worker import (
     Outcome,
     PhotoWorker,

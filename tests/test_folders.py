@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -584,3 +585,22 @@ def test_an_unexpected_error_outside_the_photos_is_one_line(tmp_path, monkeypatc
         "Error: unexpected RuntimeError: the scheduler broke (run again with --debug for details)"
     ]
     assert isinstance(invoke(photos, "-o", tmp_path / "out", "--debug").exception, RuntimeError)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002], ids=oct)
+def test_copies_and_report_get_the_mode_of_any_new_file(tmp_path, umask):
+    photos = tmp_path / "photos"
+    _small_photos(photos, 1)
+    Image.new("RGB", (64, 48), "teal").save(photos / "b.png")
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    previous = os.umask(umask)
+    try:
+        result = invoke(photos, "-o", out, "--report", report)
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    written = [out / name for name in photos_in(out)] + [report]
+    assert len(written) == 3
+    # As a file made with open() would be; mkstemp's 0600 would hide them from the group.
+    assert {oct(stat.S_IMODE(os.stat(path).st_mode)) for path in written} == {oct(0o666 & ~umask)}
