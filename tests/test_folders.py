@@ -604,3 +604,79 @@ def test_copies_and_report_get_the_mode_of_any_new_file(tmp_path, umask):
     assert len(written) == 3
     # As a file made with open() would be; mkstemp's 0600 would hide them from the group.
     assert {oct(stat.S_IMODE(os.stat(path).st_mode)) for path in written} == {oct(0o666 & ~umask)}
+
+
+SETTINGS_CHANGES = [
+    # the first run's options, the re-run's, and whether the copy is redone
+    ([], [], False),
+    ([], ["--style", "pixelate"], True),
+    (["--style", "emoji"], ["--style", "emoji", "--emoji", "heart"], True),
+    ([], ["--detector", "centerface"], True),
+    ([], ["--threshold", "0.3"], True),
+    ([], ["--mask-scale", "2"], True),
+    ([], ["--shape", "box"], True),
+    ([], ["--no-verify"], True),
+    # The photo is called photo-0001.jpg: the copy's name is the same either way.
+    ([], ["--format", "jpeg"], True),
+    ([], ["--neutral-names"], True),
+    (["--neutral-names", "--format", "jpeg"], ["--neutral-names", "--format", "jpeg"], False),
+]
+
+
+@pytest.mark.parametrize("first, again, redone", SETTINGS_CHANGES, ids=lambda v: " ".join(v) if isinstance(v, list) else str(v))
+def test_a_copy_made_with_other_settings_is_redone(tmp_path, first, again, redone):
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    noise_jpeg(photos / "photo-0001.jpg")
+    assert invoke(photos, "-o", out, "--detector", "fast", *first).exit_code == 0
+    detector = [] if "--detector" in again else ["--detector", "fast"]
+    result = invoke(photos, "-o", out, *detector, *again, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["written"], summary["up_to_date"]) == ((1, 0) if redone else (0, 1))
+
+
+def test_a_changed_emoji_picture_redoes_the_copies(tmp_path):
+    photos, out, picture = tmp_path / "photos", tmp_path / "out", tmp_path / "mask.png"
+    _small_photos(photos, 2)
+    command = [photos, "-o", out, "--detector", "fast", "--style", "emoji", "--emoji-file", picture, "--json"]
+    Image.new("RGB", (32, 32), "orange").save(picture)
+    assert json.loads(invoke(*command).stdout)["written"] == 2
+    assert json.loads(invoke(*command).stdout)["up_to_date"] == 2
+    Image.new("RGB", (32, 32), "purple").save(picture)  # same name, other picture
+    assert json.loads(invoke(*command).stdout)["written"] == 2
+
+
+def test_neutral_names_are_found_again_by_a_re_run(tmp_path):
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    _small_photos(photos / "day 1", 2)
+    _small_photos(photos / "day 2", 2)
+    command = [photos, "-o", out, "--detector", "fast", "--neutral-names", "--json"]
+    first = invoke(*command)
+    assert json.loads(first.stdout)["written"] == 4
+    expected = ["day 1/photo-0001.jpg", "day 1/photo-0002.jpg", "day 2/photo-0003.jpg", "day 2/photo-0004.jpg"]
+    assert photos_in(out) == expected
+    (out / "day 2" / "photo-0003.jpg").unlink()
+    again = json.loads(invoke(*command).stdout)
+    assert (again["written"], again["up_to_date"]) == (1, 3)
+    assert photos_in(out) == expected
+
+
+def test_photos_that_would_share_a_copy_name_are_refused_but_the_first(tmp_path):
+    one, two, out = tmp_path / "one" / "photos", tmp_path / "two" / "photos", tmp_path / "out"
+    noise_jpeg(tmp_path / "seed.jpg")
+    for folder in (one, two):
+        folder.mkdir(parents=True)
+    with Image.open(tmp_path / "seed.jpg") as seed:
+        seed.save(one / "a.heic")  # written as a.jpg by default
+        seed.save(one / "a.jpg")
+        seed.save(two / "b.png")
+        seed.save(one / "b.webp")
+    result = invoke(one, two, "-o", out, "--detector", "fast", "--format", "jpeg")
+    assert result.exit_code == 1, result.output
+    failures = sorted(line for line in result.stderr.splitlines() if line.startswith("failed:"))
+    assert failures == [
+        f"failed: {one / 'a.jpg'}: another input ({one / 'a.heic'}) is written to the same output {out / 'photos' / 'a.jpg'}",
+        f"failed: {two / 'b.png'}: another input ({one / 'b.webp'}) is written to the same output {out / 'photos' / 'b.jpg'}",
+    ]
+    assert photos_in(out) == ["photos/a.jpg", "photos/b.jpg"]
