@@ -50,6 +50,11 @@ def _seed_files():
     buffer = io.BytesIO()
     Image.fromarray(np.dstack([pixels, pixels[..., :1]]), "RGBA").save(buffer, format="PNG")
     seeds["RGBA PNG"] = (".png", buffer.getvalue())
+    frames = [Image.fromarray(np.roll(pixels, shift, axis=1)) for shift in (0, 8, 16)]
+    for extension, format_name in [(".gif", "GIF"), (".png", "PNG"), (".webp", "WEBP")]:
+        buffer = io.BytesIO()  # animations: every frame is decoded and covered
+        frames[0].save(buffer, format=format_name, save_all=True, append_images=frames[1:], duration=80, loop=0)
+        seeds[f"animated {format_name}"] = (extension, buffer.getvalue())
     return seeds
 
 
@@ -87,7 +92,7 @@ def worker():
     max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 500,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(photo=st.one_of(mutated_photos(), st.tuples(st.sampled_from([".jpg", ".png", ".tif"]), st.binary())))
+@given(photo=st.one_of(mutated_photos(), st.tuples(st.sampled_from([".jpg", ".png", ".tif", ".gif"]), st.binary())))
 def test_only_anonymise_errors_escape_and_nothing_partial_is_left(worker, photo):
     extension, data = photo
     with tempfile.TemporaryDirectory() as folder:
