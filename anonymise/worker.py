@@ -44,8 +44,8 @@ from anonymise.resume import DISK_FULL_ERRNOS, source_fingerprint
 
 # Photos with a side shorter than this are not anonymised: a face that fills the whole
 # picture would be too small for the detector to find (CenterFace scores a face 20 px wide
-# at 0.5, one 16 px wide at 0.2, the default threshold; see docs/folders.md), yet could
-# still be recognised.
+# at 0.5, one 16 px wide at 0.2 and one 12 px wide at 0.11; see docs/folders.md), yet
+# could still be recognised.
 MIN_SIDE = 20
 
 

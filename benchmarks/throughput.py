@@ -34,6 +34,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from anonymise.detectors import DEFAULT_DETECTOR
+from anonymise.redactors import DEFAULT_STYLE
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(p for p in (REPO / "samples").iterdir() if p.suffix.lower() in {".jpg", ".png"})
 PER_FOLDER = 500
@@ -186,8 +189,8 @@ def write_doc(path: Path, args, jobs: int, run: dict, resume: dict, load: tuple)
         "",
         f"Measured by `python benchmarks/throughput.py --photos {args.photos}`, which rewrites this file:",
         f"{args.photos:,} copies of the {len(SAMPLES)} sample photos (512×512 to 1600×1152 pixels, 1 to 17",
-        "faces each) in a memory card's layout, anonymised with the default settings (ensemble",
-        "detector, blur).",
+        "faces each) in a memory card's layout, anonymised with the default settings",
+        f"({DEFAULT_DETECTOR} detector, {DEFAULT_STYLE}, verification pass on).",
         "",
         f"- Machine: {machine()}; load average {load[0]:.1f} when the run started (the",
         "  machine was shared with other work, so these are lower bounds on throughput).",
