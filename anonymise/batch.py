@@ -1,11 +1,15 @@
-"""Which files a run reads and where each anonymised copy goes."""
+"""Which files a run reads and where each anonymised copy goes.
+
+A plan is checked before anything is written, then read lazily: the files of a folder are
+never all held in memory, however many there are.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from anonymise.errors import AnonymiseError
 from anonymise.imagefile import is_supported, output_format, output_name
@@ -21,6 +25,8 @@ class UnsafeOutputError(AnonymiseError):
 class Job:
     source: Path
     destination: Path
+    # The output folder this copy mirrors its input under (one per input, often shared).
+    root: Path
     # Set when the job must not run (e.g. two inputs would write the same output).
     conflict: Optional[str] = None
 
@@ -33,69 +39,190 @@ def default_output_root(input_path: Path) -> Path:
     return folder.parent / f"{folder.name or 'photos'}{OUTPUT_SUFFIX}"
 
 
-def plan_jobs(
-    inputs: Sequence[Path],
-    output: Optional[Path] = None,
-    requested_format: Optional[str] = None,
-    neutral_names: bool = False,
-) -> List[Job]:
-    """One job per file under ``inputs`` (folders recursively), mirroring each tree.
+@dataclass(frozen=True)
+class _Input:
+    path: Path
+    root: Path
+    resolved_root: Path
+    is_folder: bool
+
+    def entries(self) -> Iterator[Tuple[Path, Optional[str]]]:
+        """Every file under this input, with a reason when it cannot even be listed."""
+        if not self.is_folder:
+            yield self.path, None
+            return
+        unlistable: List[OSError] = []
+        for folder, subfolders, files in os.walk(self.path, onerror=unlistable.append):
+            while unlistable:
+                error = unlistable.pop(0)
+                yield Path(error.filename), f"cannot open this folder: {error.strerror or error}"
+            subfolders.sort()
+            # os.walk does not follow links to folders: list them, so each is accounted for.
+            linked_folders = [name for name in subfolders if os.path.islink(os.path.join(folder, name))]
+            for name in sorted(files + linked_folders):
+                yield Path(folder) / name, None
+        for error in unlistable:
+            yield Path(error.filename), f"cannot open this folder: {error.strerror or error}"
+
+    def folder_read_for(self, relative: Path) -> Optional[Path]:
+        """The folder of this input whose photos are copied to ``root / relative``, if
+        ``entries`` reads it (links to folders are not followed)."""
+        if not self.is_folder:
+            return None
+        folders = [self.path / parent for parent in relative.parents][:-1]
+        if any(folder.is_symlink() or not folder.is_dir() for folder in folders):
+            return None
+        return self.path / relative.parent
+
+
+class Plan:
+    """One job per file under the inputs (folders recursively), mirroring each tree.
 
     With ``output``, a single folder's tree goes straight under it, several folders each
     under their own name, and files directly in it; without, each input goes to
     ``default_output_root``. Each photo keeps its name, with the extension of
     ``requested_format`` if that changes its format; with ``neutral_names`` photos are named
     ``photo-0001.jpg``, ``photo-0002.png``, ... in the order they are read, so no name
-    tells when or with what a photo was taken. Raises ``UnsafeOutputError`` when any copy
-    would be written inside an input folder or over an input file: nothing is written then.
+    tells when or with what a photo was taken. The same inputs always give the same names,
+    so a re-run finds the copies of an earlier one.
+
+    Raises ``UnsafeOutputError`` when any copy would be written inside an input folder or
+    over an input file: nothing is written then. Iterate it for the jobs, as often as
+    needed; ``total`` is how many there were when it was checked.
     """
-    if output is not None and output.exists() and not output.is_dir():
-        raise UnsafeOutputError(f"output {output} exists and is not a folder")
-    several_folders = sum(1 for path in inputs if path.is_dir()) > 1
-    planned = []
-    for input_path in inputs:
-        if output is None:
-            root = default_output_root(input_path)
-        elif input_path.is_dir() and several_folders:
-            root = output / input_path.resolve().name
-        else:
-            root = output
-        _refuse_root_inside_inputs(root, inputs)
-        for source in _files_under(input_path):
-            relative = source.relative_to(input_path) if input_path.is_dir() else Path(source.name)
-            planned.append((source, root / relative.parent))
-    number_width = max(4, len(str(sum(is_supported(source) for source, _ in planned))))
-    jobs: List[Job] = []
-    writers: Dict[Path, Path] = {}
-    photos = 0
-    for source, folder in planned:
-        if not is_supported(source):
-            name = source.name  # never written: the job reports the file as skipped
-        elif neutral_names:
-            photos += 1
-            name = f"photo-{photos:0{number_width}d}{output_format(source, requested_format).extension}"
-        else:
-            name = output_name(source, requested_format)
-        destination = folder / name
-        key = destination.resolve()
-        if key in writers:
-            conflict = f"another input ({writers[key]}) is written to the same output {destination}"
-            jobs.append(Job(source, destination, conflict))
-        else:
-            writers[key] = source
-            jobs.append(Job(source, destination))
-    _refuse_writes_over_inputs(writers, inputs)
-    return jobs
+
+    def __init__(
+        self,
+        inputs: Sequence[Path],
+        output: Optional[Path] = None,
+        requested_format: Optional[str] = None,
+        neutral_names: bool = False,
+    ) -> None:
+        if output is not None and output.exists() and not output.is_dir():
+            raise UnsafeOutputError(f"output {output} exists and is not a folder")
+        self.requested_format = requested_format
+        self.neutral_names = neutral_names
+        several_folders = sum(1 for path in inputs if path.is_dir()) > 1
+        self._inputs: List[_Input] = []
+        for input_path in inputs:
+            if output is None:
+                root = default_output_root(input_path)
+            elif input_path.is_dir() and several_folders:
+                root = output / input_path.resolve().name
+            else:
+                root = output
+            _refuse_root_inside_inputs(root, inputs)
+            self._inputs.append(_Input(input_path, root, root.resolve(), input_path.is_dir()))
+        self._input_files = {i.path.resolve() for i in self._inputs if not i.is_folder}
+        self._input_folders = [i.path.resolve() for i in self._inputs if i.is_folder]
+        # One folder's copy names at a time, for finding which earlier input writes a copy.
+        self._names_listed: Tuple[Optional[Path], Dict[str, Path]] = (None, {})
+        self._number_width = 4
+        if neutral_names:  # wide enough for every photo's number
+            photos = sum(is_supported(source) for current in self._inputs for source, _ in current.entries())
+            self._number_width = max(4, len(str(photos)))
+        # A first pass checks every destination before anything is written, and counts.
+        self.total = sum(1 for _ in self._jobs(refuse_unsafe=True))
+
+    def is_input(self, path: Path) -> bool:
+        """Whether ``path`` is a file this plan reads (a report must not replace one)."""
+        key = path.resolve()
+        return key in self._input_files or (
+            key.exists() and any(folder in key.parents for folder in self._input_folders)
+        )
+
+    def __iter__(self) -> Iterator[Job]:
+        # Files may have changed since the check: an unsafe job now fails on its own.
+        return self._jobs(refuse_unsafe=False)
+
+    def _jobs(self, refuse_unsafe: bool) -> Iterator[Job]:
+        photos = 0
+        for index, current in enumerate(self._inputs):
+            # The photos of the folder being read, by copy name: two of them (a.heic and
+            # a.jpg, both written as a.jpg) may share one.
+            folder, named_in_folder = None, {}
+            for source, problem in current.entries():
+                relative = source.relative_to(current.path) if current.is_folder else Path(source.name)
+                is_photo = is_supported(source)
+                photos += is_photo
+                # Not a photo: never written, the job reports the file as skipped.
+                name = self._copy_name(source, photos) if is_photo else source.name
+                destination = current.root / relative.parent / name
+                try:
+                    key = destination.resolve()
+                except (OSError, RuntimeError) as error:  # a link loop in the output folder
+                    yield Job(source, destination, current.root, f"cannot write to {destination}: {error}")
+                    continue
+                if self._writes_over_inputs(key):
+                    if refuse_unsafe:
+                        raise UnsafeOutputError(
+                            f"refusing to write over the input {source}: choose another output folder with -o"
+                        )
+                    problem = f"refusing to write over the input {source}"
+                if is_photo and not self.neutral_names:  # neutral names are all different
+                    if source.parent != folder:
+                        folder, named_in_folder = source.parent, {}
+                    writer = named_in_folder.setdefault(name, source)
+                    if writer == source:
+                        writer = self._earlier_writer(index, key)
+                    if writer is not None:
+                        problem = f"another input ({writer}) is written to the same output {destination}"
+                yield Job(source, destination, current.root, problem)
+
+    def _copy_name(self, photo: Path, number: int) -> str:
+        if self.neutral_names:
+            extension = output_format(photo, self.requested_format).extension
+            return f"photo-{number:0{self._number_width}d}{extension}"
+        return output_name(photo, self.requested_format)
+
+    def _writes_over_inputs(self, key: Path) -> bool:
+        return key in self._input_files or any(folder in key.parents for folder in self._input_folders)
+
+    def _earlier_writer(self, index: int, key: Path) -> Optional[Path]:
+        """The source of an earlier input whose copy is also ``key``: it is written first.
+
+        Worked out from the file system rather than remembered, so memory stays bounded.
+        """
+        for earlier in self._inputs[:index]:
+            try:
+                relative = key.relative_to(earlier.resolved_root)
+            except ValueError:
+                continue
+            if not earlier.is_folder:
+                writer = earlier.path if relative == Path(output_name(earlier.path, self.requested_format)) else None
+            else:
+                writer = self._copy_names_in(earlier.folder_read_for(relative)).get(relative.name)
+            if writer is not None:
+                return writer
+        return None
+
+    def _copy_names_in(self, folder: Optional[Path]) -> Dict[str, Path]:
+        """The copy name of each photo ``entries`` reads in ``folder`` -> the first photo
+        with that name (a later one with the same name is a conflict of its own input)."""
+        if folder is None:
+            return {}
+        if self._names_listed[0] != folder:
+            names: Dict[str, Path] = {}
+            try:
+                with os.scandir(folder) as listing:
+                    found = sorted(e.name for e in listing if e.is_symlink() or not e.is_dir())
+            except OSError:
+                found = []
+            for name in found:
+                if is_supported(Path(name)):
+                    names.setdefault(output_name(Path(name), self.requested_format), folder / name)
+            self._names_listed = (folder, names)
+        return self._names_listed[1]
 
 
-def _files_under(path: Path) -> List[Path]:
-    if not path.is_dir():
-        return [path]
-    found = []
-    for folder, subfolders, files in os.walk(path):
-        subfolders.sort()
-        found.extend(Path(folder) / name for name in sorted(files))
-    return found
+def plan_jobs(
+    inputs: Sequence[Path],
+    output: Optional[Path] = None,
+    requested_format: Optional[str] = None,
+    neutral_names: bool = False,
+) -> List[Job]:
+    """All the jobs of ``Plan`` at once, for callers that show every file."""
+    return list(Plan(inputs, output, requested_format, neutral_names))
 
 
 def _refuse_root_inside_inputs(root: Path, inputs: Sequence[Path]) -> None:
@@ -106,14 +233,4 @@ def _refuse_root_inside_inputs(root: Path, inputs: Sequence[Path]) -> None:
             raise UnsafeOutputError(
                 f"refusing to write into the input folder {input_path}: choose an output "
                 "folder outside it with -o"
-            )
-
-
-def _refuse_writes_over_inputs(writers: Dict[Path, Path], inputs: Sequence[Path]) -> None:
-    input_files = {p.resolve() for p in inputs if not p.is_dir()}
-    input_folders = [p.resolve() for p in inputs if p.is_dir()]
-    for destination, source in writers.items():
-        if destination in input_files or any(f in destination.parents for f in input_folders):
-            raise UnsafeOutputError(
-                f"refusing to write over the input {source}: choose another output folder with -o"
             )

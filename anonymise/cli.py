@@ -13,18 +13,17 @@ from pathlib import Path
 from typing import List, NoReturn, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from anonymise import __version__, launcher
-from anonymise.batch import UnsafeOutputError, plan_jobs
-from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS, build_detector
-from anonymise.errors import AnonymiseError, NotAnImageError
+from anonymise.batch import Plan, UnsafeOutputError
+from anonymise.console import EXIT_FAILED, EXIT_USAGE, printable, run_command, say
+from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS
 from anonymise.imagefile import OUTPUT_FORMATS
-from anonymise.pipeline import DEFAULT_THRESHOLD, Options, anonymise_file
-from anonymise.redactors import DEFAULT_EMOJI, DEFAULT_STYLE, EMOJIS, REDACTORS, build_redactor
+from anonymise.pipeline import DEFAULT_THRESHOLD, Options
+from anonymise.redactors import DEFAULT_EMOJI, DEFAULT_STYLE, EMOJIS, REDACTORS
 from anonymise.regions import DEFAULT_MASK_SCALE, DEFAULT_SHAPE, SHAPES
-from anonymise.report import FAILED, OK, SKIPPED, Report, ReportEntry
+from anonymise.run import default_jobs
+from anonymise.worker import RunSettings
 
 # Choices come from the registries, so a new style or detector appears here by itself.
 Style = Enum("Style", {name: name for name in REDACTORS}, type=str)
@@ -33,11 +32,8 @@ DetectorName = Enum("DetectorName", {name: name for name in DETECTORS}, type=str
 Shape = Enum("Shape", {name: name for name in SHAPES}, type=str)
 FormatName = Enum("FormatName", {name: name for name in OUTPUT_FORMATS}, type=str)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
 # Local variables in a traceback could include paths and pixels: never show them.
 app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
-stderr = Console(stderr=True, highlight=False)
 
 
 def _show_version(value: bool) -> None:
@@ -94,100 +90,74 @@ def anonymise(
         None, "--report", dir_okay=False,
         help="Write a JSON report of every file and the regions covered (coordinates only).",
     ),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", min=1, show_default="number of CPUs",
+        help="Photos anonymised at once, each worker process loading the models once.",
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Redo every photo, even those an earlier run already wrote."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the copies that would be written; write nothing."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print only failures and errors: no progress, notes or summary."
+    ),
+    json_summary: bool = typer.Option(False, "--json", help="Print a JSON summary on standard output."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show tracebacks of unexpected errors (they name files and folders)."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
     """Cover every face in PATHS and write clean copies: no metadata, originals untouched.
 
-    Exit status: 0 every photo was written, 1 some photo failed (the others were written), 2 the command line was wrong.
+    Re-running the same command skips the copies already complete and does the rest.
+
+    Exit status: 0 every photo was written, 1 some photo failed (the others were written) or the run stopped (a full disk), 2 the command line was wrong, 130 interrupted by Ctrl-C.
 
     To review faces in a window instead, run anonymise-drop; 'anonymise install-launcher' adds a launcher to drop photos on.
     """
+    if report is not None and dry_run:
+        _usage_error("--report writes a file, and --dry-run writes nothing: choose one")
+    settings = RunSettings(
+        detector=detector.value,
+        style=style.value,
+        emoji=emoji.value if emoji else None,
+        emoji_file=emoji_file,
+        options=Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value, verify=verify),
+        file_format=file_format.value if file_format else None,
+        neutral_names=neutral_names,
+    )
     try:
-        jobs = plan_jobs(paths, output, file_format.value if file_format else None, neutral_names)
+        plan = Plan(paths, output, settings.file_format, settings.neutral_names)
     except UnsafeOutputError as error:
         _usage_error(str(error))
-    if report is not None and report.resolve() in {job.source.resolve() for job in jobs}:
+    if report is not None and plan.is_input(report):
         _usage_error(f"the report would overwrite the input {report}")
-
-    redactor = _build_redactor(style, emoji, emoji_file)
-    face_detector = build_detector(detector.value)
-    options = Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value, verify=verify)
-    results = Report()
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=stderr, transient=True,
-    ) as progress:
-        task = progress.add_task("Anonymising", total=len(jobs))
-        for job in jobs:
-            entry = _run_job(job, face_detector, redactor, options)
-            results.add(entry)
-            if entry.status != OK:
-                progress.console.print(
-                    f"{entry.status}: {_printable(job.source)}: {entry.reason}", markup=False, soft_wrap=True
-                )
-            progress.advance(task)
-
-    if report is not None:
-        results.write(report)
-    _print_summary(results, report)
-    raise typer.Exit(EXIT_FAILED if results.count(FAILED) else EXIT_OK)
+    _check_style_options(settings)
+    workers = min(jobs or default_jobs(), max(1, plan.total))  # no idle workers loading models
+    raise typer.Exit(run_command(
+        plan, settings, jobs=workers, overwrite=overwrite, dry_run=dry_run, report=report,
+        quiet=quiet, json_summary=json_summary, debug=debug,
+    ))
 
 
-def _build_redactor(style: Style, emoji: Optional[EmojiName], emoji_file: Optional[Path]):
-    """The chosen style, or exit 2 when the style options do not fit together."""
-    if style.value != "emoji":
-        if emoji is not None or emoji_file is not None:
+def _check_style_options(settings: RunSettings) -> None:
+    """Exit 2 when the style options do not fit together, or the emoji file cannot be read."""
+    if settings.style != "emoji":
+        if settings.emoji is not None or settings.emoji_file is not None:
             _usage_error("--emoji and --emoji-file go with --style emoji")
-        return build_redactor(style.value)
-    if emoji is not None and emoji_file is not None:
+    elif settings.emoji is not None and settings.emoji_file is not None:
         _usage_error("choose --emoji or --emoji-file, not both")
     try:
-        return build_redactor("emoji", emoji=emoji.value if emoji else None, emoji_file=emoji_file)
+        settings.build_redactor()  # again in each worker: it is quick
     except ValueError as error:  # an emoji file Pillow cannot read
         _usage_error(str(error))
 
 
 def _usage_error(message: str) -> NoReturn:
-    stderr.print(f"Error: {_printable(message)}", markup=False, soft_wrap=True)
+    say(f"Error: {printable(message)}")
     raise typer.Exit(EXIT_USAGE)
-
-
-def _run_job(job, face_detector, redactor, options: Options) -> ReportEntry:
-    if job.conflict:
-        return ReportEntry(job.source, None, FAILED, job.conflict)
-    try:
-        result = anonymise_file(job.source, job.destination, face_detector, redactor, options)
-    except NotAnImageError as error:
-        return ReportEntry(job.source, None, SKIPPED, str(error))
-    except AnonymiseError as error:
-        return ReportEntry(job.source, None, FAILED, str(error))
-    except Exception as error:  # a bug or an odd file must not stop the other photos
-        reason = f"unexpected error: {type(error).__name__}: {' '.join(str(error).split())}"
-        return ReportEntry(job.source, None, FAILED, reason)
-    return ReportEntry(job.source, job.destination, OK, None, result)
-
-
-def _print_summary(results: Report, report: Optional[Path]) -> None:
-    written = results.count(OK)
-    line = (
-        f"{written} photo{'s' * (written != 1)} written, {results.faces_covered} faces covered"
-        f"{_verification_note(results.faces_found_by_verification)}, "
-        f"{results.count(SKIPPED)} skipped, {results.count(FAILED)} failed."
-    )
-    stderr.print(line, markup=False, soft_wrap=True)
-    if report is not None:
-        stderr.print(f"Report: {_printable(report)}", markup=False, soft_wrap=True)
-
-
-def _verification_note(found: int) -> str:
-    return f" ({found} found only by the verification pass)" if found else ""
-
-
-def _printable(text: object) -> str:
-    """A path or message on one line: control characters (even newlines in names) shown escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 launcher_app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
@@ -206,10 +176,10 @@ def install_launcher(
     try:
         paths = launcher.uninstall() if uninstall else launcher.install(on_desktop=desktop)
     except (launcher.LauncherError, OSError) as error:
-        stderr.print(f"Error: {error}", markup=False, soft_wrap=True)
+        say(f"Error: {printable(error)}")
         raise typer.Exit(EXIT_FAILED) from None
     for path in paths:
-        typer.echo(f"{'Removed' if uninstall else 'Created'} {_printable(path)}")
+        typer.echo(f"{'Removed' if uninstall else 'Created'} {printable(path)}")
     if uninstall and not paths:
         typer.echo("No launcher was installed.")
 

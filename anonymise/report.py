@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from anonymise.pipeline import FileResult
+from anonymise.tempfiles import remove_stale_temporaries, temporary_beside
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+# The copy an earlier run wrote is complete and current: left as it is.
+UP_TO_DATE = "up-to-date"
 
 
 @dataclass
@@ -35,7 +37,8 @@ class ReportEntry:
             "width": result.width if result else None,
             "height": result.height if result else None,
             "frames": len(result.frames) if result else None,
-            "regions": _regions_json(result) if result else [],
+            # null when not known: nothing was written, or an earlier run wrote it.
+            "regions": _regions_json(result) if result else None,
         }
 
 
@@ -50,33 +53,42 @@ def _regions_json(result: FileResult) -> List[Dict[str, Any]]:
     ]
 
 
-@dataclass
-class Report:
-    entries: List[ReportEntry] = field(default_factory=list)
+class ReportWriter:
+    """Writes the report entry by entry as the run goes, so it holds nothing in memory.
+
+    The entries go to a temporary file next to the report, renamed into place by
+    ``finish`` (also after an interrupted run, so the report covers what was done);
+    ``discard`` removes it. Raises ``OSError`` when the report cannot be written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent, name=path.name)  # of a run that was killed
+        handle, self._temporary = temporary_beside(path)
+        self._stream = os.fdopen(handle, "w", encoding="utf-8")
+        self._entries = 0
+        self._stream.write('{"files": [')
 
     def add(self, entry: ReportEntry) -> None:
-        self.entries.append(entry)
+        separator = "," if self._entries else ""
+        self._stream.write(f"{separator}\n  {json.dumps(entry.to_json())}")
+        self._entries += 1
 
-    def count(self, status: str) -> int:
-        return sum(1 for e in self.entries if e.status == status)
-
-    @property
-    def faces_covered(self) -> int:
-        return sum(len(e.result.regions) for e in self.entries if e.result)
-
-    @property
-    def faces_found_by_verification(self) -> int:
-        return sum(len(e.result.verification_regions) for e in self.entries if e.result)
-
-    def write(self, path: Path) -> None:
-        """Write the report atomically (a temporary file renamed into place)."""
-        text = json.dumps({"files": [e.to_json() for e in self.entries]}, indent=2)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    def finish(self) -> None:
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text + "\n")
-            os.replace(temporary, path)
+            self._stream.write("\n]}\n")
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+            self._stream.close()
+            os.replace(self._temporary, self.path)
         except BaseException:
-            os.unlink(temporary)
+            self.discard()
             raise
+
+    def discard(self) -> None:
+        self._stream.close()
+        try:
+            os.unlink(self._temporary)
+        except FileNotFoundError:
+            pass

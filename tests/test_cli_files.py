@@ -6,18 +6,16 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from anonymise.cli import app
 from anonymise.detectors import DETECTORS, Detector
 from anonymise.faces import Faces
 from anonymise.imagefile import writing
 
-runner = CliRunner()
+from test_cli import invoke as invoke_in_this_process, photos_in
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args] + ["--detector", "centerface"])
+    return invoke_in_this_process(*args, "--detector", "centerface")
 
 
 def small_photo(path, colour=(90, 140, 200)):
@@ -27,7 +25,7 @@ def small_photo(path, colour=(90, 140, 200)):
 
 
 def written_files(folder):
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    return photos_in(folder)
 
 
 def test_neutral_names_number_photos_in_run_order_and_keep_folders(tmp_path):

@@ -3,19 +3,13 @@
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from anonymise.cli import app
 from anonymise.redactors import EMOJIS
 
 from conftest import SAMPLES, labelled_boxes
+from test_cli import invoke
 
 PORTRAIT = "nasa-astronaut-eileen-collins.png"
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture

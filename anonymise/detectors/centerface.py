@@ -18,11 +18,21 @@ _OUTPUTS = ["537", "538", "539", "540"]  # heatmap, box scale, centre offset, la
 _STRIDE = 4  # one heatmap cell per 4x4 input pixels
 _ALIGN = 32  # the network's input sides must be multiples of 32
 _PASS_NMS_IOU = 0.3
+# Threads one inference may use; 0 lets onnxruntime take one per core.
+_inference_threads = 0
+
+
+def set_inference_threads(count: int) -> None:
+    """Use at most ``count`` threads per inference (0: one per core) in sessions loaded
+    after this. The workers of a parallel run each take their share of the cores: with
+    more threads than cores, onnxruntime's spinning threads slow every worker down."""
+    global _inference_threads
+    _inference_threads = count
 
 
 @lru_cache(maxsize=None)
-def _load_session():
-    """One onnxruntime session per process, shared by every CenterFace pass."""
+def _load_session(threads: int):
+    """One onnxruntime session per process and thread count, shared by every CenterFace pass."""
     import onnx
     import onnxruntime
 
@@ -42,6 +52,7 @@ def _load_session():
                 dim.dim_value = new
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
+    options.intra_op_num_threads = threads
     return onnxruntime.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
@@ -54,7 +65,7 @@ class CenterFace(Detector):
         self.scale = float(scale)
         self.max_megapixels = max_megapixels
         self.name = "centerface" if self.scale == 1.0 else f"centerface@{self.scale:g}x"
-        self._session = _load_session()
+        self._session = _load_session(_inference_threads)
 
     def detect(self, rgb: np.ndarray) -> Faces:
         scale = _capped_scale(rgb, self.scale, self.max_megapixels)
@@ -89,7 +100,7 @@ class MultiScaleCenterFace(Detector):
         self.candidate_score = candidate_score
         self.tile = tile  # px at the first pass's scale
         self.margin = margin  # context round each tile, px at the first pass's scale
-        self._session = _load_session()
+        self._session = _load_session(_inference_threads)
 
     def detect(self, rgb: np.ndarray) -> Faces:
         base_scale = _capped_scale(rgb, self.scale, self.max_megapixels)

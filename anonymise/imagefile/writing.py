@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -15,6 +14,7 @@ from anonymise.errors import UncleanOutputError, WriteError
 from anonymise.imagefile.formats import OutputFormat, format_named_by
 from anonymise.imagefile.photo import Frame, Photo, one_line
 from anonymise.imagefile.structure import disallowed_parts
+from anonymise.tempfiles import temporary_beside
 
 # What a transparent pixel shows once a format without alpha flattens it.
 _BACKGROUND = 255
@@ -56,9 +56,7 @@ def save_photo(photo: Photo, destination: Path, output: Optional[OutputFormat] =
     images = [image_from_frame(frame, output.holds_alpha) for frame in photo.frames]
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-        )
+        handle, temporary = temporary_beside(destination)
     except OSError as error:
         raise WriteError(f"cannot write {destination}: {one_line(error)}") from None
     try:
@@ -68,10 +66,11 @@ def save_photo(photo: Photo, destination: Path, output: Optional[OutputFormat] =
             os.fsync(stream.fileno())
             stream.seek(0)
             written = stream.read()
+        # Whole first: a copy cut short (a full disk) is that, not a structure to distrust.
+        _check_decodes_whole(written, images[0].size)
         leaks = disallowed_parts(written, output.pillow_format)
         if leaks:
             raise UncleanOutputError(f"the written file carried {'; '.join(leaks)}, so it was deleted")
-        _check_decodes_whole(written, images[0].size)
         os.replace(temporary, destination)
     except BaseException as error:
         try:

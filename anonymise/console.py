@@ -1,0 +1,219 @@
+"""How a run looks from a terminal or a script: progress, a line per problem, a summary.
+
+Standard error carries everything meant for a person (a progress bar only when it is a
+terminal); standard output carries only what a script asked for: the ``--json`` summary,
+or a dry run's list of copies. Every path and reason is printed on one line with control
+characters escaped, whatever the file names hold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Iterator, Optional
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from anonymise.batch import Plan
+from anonymise.report import FAILED, OK, SKIPPED, ReportWriter
+from anonymise.run import Run, Totals
+from anonymise.worker import Outcome, RunSettings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# The shell's code for a command stopped by Ctrl-C (128 + SIGINT), so scripts can tell an
+# interrupted run, which a re-run finishes, from one with failed photos.
+EXIT_INTERRUPTED = 130
+
+# No markup, highlighting or :emoji: codes: file names are printed exactly as they are.
+stderr = Console(stderr=True, highlight=False, emoji=False)
+
+
+def printable(text: object) -> str:
+    """Text on one line: control characters (even newlines in names) shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def say(text: str) -> None:
+    stderr.print(text, markup=False, soft_wrap=True)
+
+
+def run_command(
+    plan: Plan,
+    settings: RunSettings,
+    *,
+    jobs: int,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    report: Optional[Path] = None,
+    quiet: bool = False,
+    json_summary: bool = False,
+    debug: bool = False,
+) -> int:
+    """Run ``plan`` as the command line does, and return the exit status."""
+    try:
+        return _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_summary, debug)
+    except Exception as error:
+        if debug:
+            raise
+        say(f"Error: unexpected {type(error).__name__}: {printable(error)} (run again with --debug for details)")
+        return EXIT_FAILED
+
+
+def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_summary, debug) -> int:
+    run = Run(
+        plan, settings, jobs=jobs, overwrite=overwrite, dry_run=dry_run, debug=debug,
+        warn=lambda message: say(f"warning: {printable(message)}"),
+    )
+    try:
+        report_writer = ReportWriter(report) if report is not None else None
+    except OSError as error:
+        say(f"Error: cannot write the report {printable(report)}: {printable(error.strerror or error)}")
+        return EXIT_FAILED
+    interrupted = False
+    try:
+        with _progress(plan.total, enabled=stderr.is_terminal and not quiet) as advance, \
+                _ctrl_c_finishes_photos_in_progress(run):
+            try:
+                for outcome in run.outcomes():
+                    if report_writer is not None:
+                        report_writer.add(outcome.entry)
+                    _print_outcome(outcome, dry_run, quiet, json_summary)
+                    advance()
+            except KeyboardInterrupt:
+                interrupted = True
+    except BaseException:
+        if report_writer is not None:
+            report_writer.discard()
+        raise
+    # A Ctrl-C during the last photos interrupts nothing: they were all done.
+    interrupted = interrupted or (run.stop_requested and run.totals.not_processed > 0)
+    report_failed = False
+    if report_writer is not None:
+        try:
+            report_writer.finish()
+        except OSError as error:
+            say(f"Error: cannot write the report {printable(report)}: {printable(error.strerror or error)}")
+            report, report_failed = None, True
+    _print_summary(run, report, interrupted, quiet, json_summary)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if run.totals.failed or run.stop_reason or report_failed else EXIT_OK
+
+
+def _print_outcome(outcome: Outcome, dry_run: bool, quiet: bool, json_summary: bool) -> None:
+    entry = outcome.entry
+    if entry.status == FAILED or (entry.status == SKIPPED and not quiet):
+        say(f"{entry.status}: {printable(entry.input)}: {printable(entry.reason)}")
+        if outcome.debug_traceback:
+            say(outcome.debug_traceback.rstrip())
+    elif dry_run and entry.status == OK:
+        line = f"{printable(entry.input)} -> {printable(entry.output)}"
+        if not json_summary:
+            print(line, flush=True)
+        elif not quiet:
+            say(line)
+
+
+def _print_summary(run: Run, report: Optional[Path], interrupted: bool, quiet: bool, json_summary: bool) -> None:
+    totals = run.totals
+    if json_summary:
+        print(json.dumps(_summary_json(totals, run, report, interrupted)), flush=True)
+    if not quiet:
+        say(_summary_line(totals, run.dry_run))
+        if report is not None:
+            say(f"Report: {printable(report)}")
+    if run.stop_reason is not None:
+        say(
+            f"Stopped: {run.stop_reason}. Nothing partial was left behind; "
+            f"{_files(totals.not_processed)} not processed. Fix that and run the same command again "
+            "to do the rest."
+        )
+    elif interrupted:
+        say(
+            f"Interrupted: {_files(totals.not_processed)} not processed. Nothing partial was left "
+            "behind; run the same command again to do the rest."
+        )
+
+
+def _summary_line(totals: Totals, dry_run: bool) -> str:
+    up_to_date = f"{totals.up_to_date} up to date, " if totals.up_to_date else ""
+    if dry_run:
+        return (
+            f"Dry run: {_photos(totals.written)} would be written, {up_to_date}"
+            f"{totals.skipped} skipped, {totals.failed} failed. Nothing was written."
+        )
+    rate = f" ({totals.photos_per_second:.2f} photos/s)" if totals.written else ""
+    return (
+        f"{_photos(totals.written)} written, {totals.faces_covered} faces covered"
+        f"{_verification_note(totals.faces_found_by_verification)}, {up_to_date}"
+        f"{totals.skipped} skipped, {totals.failed} failed, in {totals.seconds:.1f} s{rate}."
+    )
+
+
+def _verification_note(found: int) -> str:
+    return f" ({found} found only by the verification pass)" if found else ""
+
+
+def _summary_json(totals: Totals, run: Run, report: Optional[Path], interrupted: bool) -> dict:
+    return {
+        "written": totals.written,
+        "faces_covered": totals.faces_covered,
+        "faces_found_by_verification": totals.faces_found_by_verification,
+        "up_to_date": totals.up_to_date,
+        "skipped": totals.skipped,
+        "failed": totals.failed,
+        "not_processed": totals.not_processed,
+        "seconds": round(totals.seconds, 3),
+        "photos_per_second": round(totals.photos_per_second, 3),
+        "interrupted": interrupted,
+        "stopped_because": run.stop_reason,
+        "dry_run": run.dry_run,
+        "report": str(report) if report is not None else None,
+    }
+
+
+def _photos(count: int) -> str:
+    return f"{count} photo{'s' * (count != 1)}"
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'s' * (count != 1)}"
+
+
+@contextlib.contextmanager
+def _progress(total: int, enabled: bool) -> Iterator:
+    """A progress bar on standard error while the run goes; yields the function that
+    moves it on by one file."""
+    if not enabled:
+        yield lambda: None
+        return
+    columns = (TextColumn("Anonymising"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task("", total=total)
+        yield lambda: progress.advance(task)
+
+
+@contextlib.contextmanager
+def _ctrl_c_finishes_photos_in_progress(run: Run) -> Iterator[None]:
+    """First Ctrl-C: finish the photos in progress, start no more. Second: stop at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def on_ctrl_c(signum, frame) -> None:
+        if run.stop_requested:
+            raise KeyboardInterrupt
+        run.request_stop()
+        say("Stopping once the photos in progress are written (Ctrl-C again to stop at once)…")
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
