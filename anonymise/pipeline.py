@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -178,13 +178,18 @@ def _anonymise_frame(
     frame: Frame, detector: Detector, redactor: Redactor, options: Options
 ) -> Tuple[Frame, Faces, FrameResult]:
     rgb, faces, result = _anonymise_rgb(frame.rgb, detector, redactor, options)
-    alpha = frame.alpha
-    regions = result.regions + result.verification_regions
-    if alpha is not None and regions:
-        # A cover under transparent pixels would be invisible: make covered pixels opaque.
-        alpha = alpha.copy()
-        alpha[coverage_mask(regions, frame.rgb.shape[1], frame.rgb.shape[0])] = 255
+    alpha = opaque_where_covered(frame.alpha, result.regions + result.verification_regions)
     return Frame(rgb, alpha, frame.duration_ms), faces, result
+
+
+def opaque_where_covered(alpha: Optional[np.ndarray], regions: Sequence[Region]) -> Optional[np.ndarray]:
+    """``alpha`` with every covered pixel made opaque: a cover under transparent pixels
+    would be invisible, and the viewer could be shown the original beneath it."""
+    if alpha is None or not regions:
+        return alpha
+    alpha = alpha.copy()
+    alpha[coverage_mask(list(regions), alpha.shape[1], alpha.shape[0])] = 255
+    return alpha
 
 
 @lru_cache(maxsize=1)

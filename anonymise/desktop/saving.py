@@ -12,7 +12,7 @@ from typing import Sequence, Tuple
 
 from anonymise.errors import AnonymiseError
 from anonymise.imagefile import Frame, Photo, load_photo, save_photo
-from anonymise.pipeline import FileResult, FrameResult
+from anonymise.pipeline import FileResult, FrameResult, opaque_where_covered
 from anonymise.redactors import Redactor
 from anonymise.regions import Region
 
@@ -41,11 +41,5 @@ def save_reviewed_photo(
     # animation were never reviewed and must not go out uncovered.
     reviewed = photo.frames[0]
     rgb = redactor.redact(reviewed.rgb, regions)
-    alpha = reviewed.alpha
-    if alpha is not None and regions:
-        # A cover under transparent pixels would be invisible: make covered pixels opaque.
-        alpha = alpha.copy()
-        for region in regions:
-            alpha[region.y1 : region.y2, region.x1 : region.x2][region.mask()] = 255
-    save_photo(Photo((Frame(rgb, alpha),)), destination)
+    save_photo(Photo((Frame(rgb, opaque_where_covered(reviewed.alpha, regions)),)), destination)
     return FileResult(source, destination, photo.width, photo.height, [FrameResult(list(regions))])
