@@ -341,8 +341,10 @@ left out), on a machine with {report["machine"]["cpu_count"]} CPUs:
 A labelled face counts as anonymised when at least {COVERED_ENOUGH:.0%} of its labelled box
 lies under the pixels the tool actually redacts. "Outside labelled faces" is the part of the
 image redacted outside every labelled box, ignored ones included: damage to the photo.
-Seconds are the wall time of detection and redaction per photo, decoding excluded; memory
-is the peak resident size of a fresh process running one tool over all the photos. A photo
+Seconds are the wall time of detection and redaction per photo, decoding excluded; the
+tools take turns, {CHUNK} photos at a time, so a change in the machine's load falls on all of
+them alike. Memory is the peak resident size of a process running one tool over all the
+photos. A photo
 a tool hangs on (no result after {PHOTO_TIMEOUT} s) counts as nothing covered; when deface
 raises, its boxes are scored as if it had skipped the failing one.
 
