@@ -202,8 +202,7 @@ def _decode(heatmap, box_scale, offset, width: int, height: int, name: str) -> F
         [centre_x - box_w / 2, centre_y - box_h / 2, centre_x + box_w / 2, centre_y + box_h / 2],
         axis=1,
     )
+    # A box wholly in the alignment padding is clipped to no area; suppression drops it.
     xyxy = np.clip(xyxy, 0, [width, height, width, height])
-    # A box wholly in the alignment padding is clipped to nothing: there is no face to cover.
-    inside = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
-    faces = Faces.from_detector(xyxy[inside], heatmap[rows, cols][inside], name)
+    faces = Faces.from_detector(xyxy, heatmap[rows, cols], name)
     return faces.suppress_duplicates(_PASS_NMS_IOU)
