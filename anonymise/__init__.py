@@ -8,6 +8,11 @@ The Python API::
     result.image, result.faces, result.regions
 """
 
+from anonymise import dependencies
+
+# Before anything loads onnxruntime (see anonymise/dependencies.py).
+dependencies.silence_onnxruntime_telemetry()
+
 from anonymise.detectors import DETECTORS, build_detector
 from anonymise.errors import AnonymiseError
 from anonymise.faces import Faces

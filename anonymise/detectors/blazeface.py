@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from anonymise.dependencies import mediapipe_without_matplotlib
 from anonymise.detectors.base import SCORE_FLOOR, Detector
 from anonymise.faces import Faces
 
@@ -24,7 +25,7 @@ class BlazeFace(Detector):
         unknown = set(ranges) - set(_RANGES)
         if unknown:
             raise ValueError(f"unknown BlazeFace range {sorted(unknown)}; choose from {list(_RANGES)}")
-        with _native_stderr_silenced():
+        with _native_stderr_silenced(), mediapipe_without_matplotlib():
             from mediapipe.python.solutions import face_detection
 
             self._models = {
