@@ -10,8 +10,9 @@ The Python API::
 
 from anonymise import dependencies
 
-# Before anything loads onnxruntime (see anonymise/dependencies.py).
+# Before anything loads onnxruntime or mediapipe (see anonymise/dependencies.py).
 dependencies.silence_onnxruntime_telemetry()
+dependencies.silence_gl_shader_caches()
 
 from anonymise.detectors import DETECTORS, build_detector
 from anonymise.errors import AnonymiseError

@@ -1,7 +1,7 @@
 """What our dependencies would leave on the user's disk or send, and how each is stopped.
 
 anonymise promises that a run writes nothing but the copies (and the report, when asked)
-and opens no network connection. Two of its dependencies break that on their own:
+and opens no network connection. Three of its dependencies break that on their own:
 
 - **onnxruntime** 1.29 and later start Microsoft's 1DS telemetry with the first inference
   session on Linux and macOS: a persistent device ID
@@ -13,6 +13,11 @@ and opens no network connection. Two of its dependencies break that on their own
   that writes nothing, found by trying each); ``ORT_DISABLE_TELEMETRY=1``, which those
   releases read once before their first session, is set as well, so a newer onnxruntime
   forced into the environment stays silent too (measured on 1.29.0 and 1.32.0).
+- **mediapipe** starts an OpenGL context for its optional GPU service whenever a display
+  is at hand (any desktop session), and the GL driver keeps a shader cache in the home
+  folder (Mesa: ``~/.cache/mesa_shader_cache``; NVIDIA: ``~/.cache/nvidia/GLCache``).
+  mediapipe's Python API cannot turn the service off, so ``silence_gl_shader_caches``
+  tells the drivers not to keep one; anonymise draws nothing with OpenGL itself.
 - **matplotlib**, which mediapipe imports for drawing landmarks we never draw, makes
   ``~/.config/matplotlib`` and writes a font cache into ``~/.cache/matplotlib`` the first
   time it is imported. ``mediapipe_without_matplotlib`` keeps it from being imported.
@@ -36,6 +41,13 @@ _PLOTTING_MODULES = ("matplotlib", "matplotlib.pyplot")
 def silence_onnxruntime_telemetry() -> None:
     """Switch off onnxruntime's telemetry; call before onnxruntime creates its first session."""
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+
+def silence_gl_shader_caches() -> None:
+    """Keep OpenGL drivers from writing shader caches; call before mediapipe starts a graph."""
+    os.environ["MESA_SHADER_CACHE_DISABLE"] = "true"
+    os.environ["MESA_GLSL_CACHE_DISABLE"] = "true"  # its name before Mesa 20
+    os.environ["__GL_SHADER_DISK_CACHE"] = "0"  # NVIDIA's driver
 
 
 class _NotImported(types.ModuleType):

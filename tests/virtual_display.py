@@ -20,9 +20,12 @@ def x_display():
         pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
     read_end, write_end = os.pipe()
     # -displayfd: Xvfb picks a free display number itself and writes it to the pipe.
+    # Mesa, in the server, would keep a shader cache in the home folder (anonymise itself
+    # tells GL drivers not to: anonymise/dependencies.py).
     server = subprocess.Popen(
         [xvfb, "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp"],
         pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "MESA_SHADER_CACHE_DISABLE": "true"},
     )
     os.close(write_end)
     try:
