@@ -131,6 +131,11 @@ class Plan:
             key.exists() and any(folder in key.parents for folder in self._input_folders)
         )
 
+    def holds(self, path: Path) -> bool:
+        """Whether ``path`` lies in one of the output folders (what gets published)."""
+        key = path.resolve()
+        return any(key == i.resolved_root or i.resolved_root in key.parents for i in self._inputs)
+
     def __iter__(self) -> Iterator[Job]:
         # Files may have changed since the check: an unsafe job now fails on its own.
         return self._jobs(refuse_unsafe=False)

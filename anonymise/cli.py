@@ -1,8 +1,8 @@
 """The command line: ``anonymise PATH... [-o OUT]``. A thin shell around the core.
 
-``anonymise install-launcher [--uninstall]`` is a second, separate command: the first word
-chooses it, so every other command line means paths exactly as before (a folder named
-``install-launcher`` is reached as ``./install-launcher``).
+``anonymise install-launcher [--uninstall]`` and ``anonymise forget OUT...`` are separate
+commands: the first word chooses them, so every other command line means paths exactly as
+before (a folder named ``forget`` is reached as ``./forget``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import List, NoReturn, Optional
 
 import typer
 
-from anonymise import __version__, launcher
+from anonymise import __version__, launcher, resume
 from anonymise.batch import Plan, UnsafeOutputError
 from anonymise.console import EXIT_FAILED, EXIT_USAGE, printable, run_command, say
 from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS
@@ -184,8 +184,44 @@ def install_launcher(
         typer.echo("No launcher was installed.")
 
 
+forget_app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+FORGET = "forget"
+
+
+@forget_app.command()
+def forget(
+    outputs: Optional[List[Path]] = typer.Argument(
+        None, metavar="OUT", show_default=False, help="Output folders of earlier runs (they need not exist any more).",
+    ),
+    everything: bool = typer.Option(False, "--all", help="Forget every output folder, and the key the records are made with."),
+) -> None:
+    """Remove what anonymise keeps on this computer so that a re-run into OUT skips the copies already complete.
+
+    It is kept in the user's state folder, never in OUT, and holds only keyed hashes. After this, a re-run into OUT redoes every copy.
+    """
+    if not outputs and not everything:
+        _usage_error("name the output folders to forget, or --all")
+    try:
+        if everything:
+            forgotten = resume.forget_everything()
+            typer.echo("Forgot every output folder." if forgotten else "Nothing was kept.")
+            return
+        for output in outputs:
+            forgotten = resume.forget(output)
+            typer.echo(f"Forgot {printable(output)}: a re-run redoes every copy in it." if forgotten
+                       else f"Nothing was kept for {printable(output)}.")
+    except (resume.ResumeStateError, OSError) as error:
+        say(f"Error: {printable(error)}")
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+# The words that choose a command of their own instead of naming photos.
+COMMANDS = {INSTALL_LAUNCHER: launcher_app, FORGET: forget_app}
+
+
 def main() -> None:
-    if sys.argv[1:2] == [INSTALL_LAUNCHER]:
-        launcher_app(args=sys.argv[2:], prog_name=f"anonymise {INSTALL_LAUNCHER}")
+    command = COMMANDS.get(sys.argv[1]) if len(sys.argv) > 1 else None
+    if command is not None:
+        command(args=sys.argv[2:], prog_name=f"anonymise {sys.argv[1]}")
     else:
         app(prog_name="anonymise")

@@ -13,13 +13,14 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from anonymise.batch import Plan
-from anonymise.report import FAILED, OK, SKIPPED, ReportWriter
+from anonymise.names import tells_when_or_what
+from anonymise.report import FAILED, OK, SKIPPED, UP_TO_DATE, ReportWriter
 from anonymise.run import Run, Totals
 from anonymise.worker import Outcome, RunSettings
 
@@ -63,11 +64,48 @@ def run_command(
         return EXIT_FAILED
 
 
+class Warnings:
+    """What a person should know even though nothing failed: said on standard error as it
+    happens (not with ``--quiet``) and listed in the ``--json`` summary."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.said: List[str] = []
+
+    def __call__(self, message: str) -> None:
+        self.said.append(message)
+        if not self.quiet:
+            say(f"warning: {printable(message)}")
+
+
+class TellingNames:
+    """Counts the copies whose names tell when or with what the photo was taken."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.example: Optional[str] = None
+
+    def add(self, outcome: Outcome) -> None:
+        entry = outcome.entry
+        if entry.status in (OK, UP_TO_DATE) and entry.output is not None and tells_when_or_what(entry.output.name):
+            self.count += 1
+            self.example = self.example or entry.output.name
+
+    def warning(self) -> str:
+        copies = "copy keeps a name" if self.count == 1 else "copies keep names"
+        return (
+            f"{self.count} {copies} that can tell when or with what the photo was taken "
+            f"(such as {self.example}): --neutral-names names them photo-0001.jpg, photo-0002.jpg, …"
+        )
+
+
 def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_summary, debug) -> int:
-    run = Run(
-        plan, settings, jobs=jobs, overwrite=overwrite, dry_run=dry_run, debug=debug,
-        warn=lambda message: say(f"warning: {printable(message)}"),
-    )
+    warn = Warnings(quiet)
+    run = Run(plan, settings, jobs=jobs, overwrite=overwrite, dry_run=dry_run, debug=debug, warn=warn)
+    if report is not None and plan.holds(report):
+        warn(f"the report {report} is inside the output folder, which is what gets published, and it "
+             "names every input file: keep it elsewhere")
+    telling_names = TellingNames()
     try:
         report_writer = ReportWriter(report) if report is not None else None
     except OSError as error:
@@ -81,6 +119,8 @@ def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_s
                 for outcome in run.outcomes():
                     if report_writer is not None:
                         report_writer.add(outcome.entry)
+                    if not plan.neutral_names:
+                        telling_names.add(outcome)
                     _print_outcome(outcome, dry_run, quiet, json_summary)
                     advance()
             except KeyboardInterrupt:
@@ -98,7 +138,9 @@ def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_s
         except OSError as error:
             say(f"Error: cannot write the report {printable(report)}: {printable(error.strerror or error)}")
             report, report_failed = None, True
-    _print_summary(run, report, interrupted, quiet, json_summary)
+    if telling_names.count:
+        warn(telling_names.warning())
+    _print_summary(run, report, interrupted, quiet, json_summary, warn.said)
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if run.totals.failed or run.stop_reason or report_failed else EXIT_OK
@@ -118,10 +160,12 @@ def _print_outcome(outcome: Outcome, dry_run: bool, quiet: bool, json_summary: b
             say(line)
 
 
-def _print_summary(run: Run, report: Optional[Path], interrupted: bool, quiet: bool, json_summary: bool) -> None:
+def _print_summary(
+    run: Run, report: Optional[Path], interrupted: bool, quiet: bool, json_summary: bool, warnings: List[str]
+) -> None:
     totals = run.totals
     if json_summary:
-        print(json.dumps(_summary_json(totals, run, report, interrupted)), flush=True)
+        print(json.dumps(_summary_json(totals, run, report, interrupted, warnings)), flush=True)
     if not quiet:
         say(_summary_line(totals, run.dry_run))
         if report is not None:
@@ -158,7 +202,7 @@ def _verification_note(found: int) -> str:
     return f" ({found} found only by the verification pass)" if found else ""
 
 
-def _summary_json(totals: Totals, run: Run, report: Optional[Path], interrupted: bool) -> dict:
+def _summary_json(totals: Totals, run: Run, report: Optional[Path], interrupted: bool, warnings: List[str]) -> dict:
     return {
         "written": totals.written,
         "faces_covered": totals.faces_covered,
@@ -173,6 +217,7 @@ def _summary_json(totals: Totals, run: Run, report: Optional[Path], interrupted:
         "stopped_because": run.stop_reason,
         "dry_run": run.dry_run,
         "report": str(report) if report is not None else None,
+        "warnings": warnings,
     }
 
 

@@ -2,7 +2,7 @@
 
 ``Run.outcomes()`` yields one ``Outcome`` per job, in the plan's order, while at most a
 small window of jobs is in flight; nothing else about a photo is kept (``totals`` holds
-counts). Copies the manifest knows to be complete are not redone unless ``overwrite``.
+counts). Copies the resume state knows to be complete are not redone unless ``overwrite``.
 ``request_stop()`` (the first Ctrl-C) lets the photos in progress finish and starts no
 more; a ``KeyboardInterrupt`` inside ``outcomes()`` (the second) stops the workers at once.
 """
@@ -22,7 +22,7 @@ from typing import Callable, Deque, Dict, Iterator, Optional, Set
 from anonymise.batch import Job, Plan
 from anonymise.errors import NotAnImageError
 from anonymise.report import FAILED, OK, SKIPPED, UP_TO_DATE, ReportEntry
-from anonymise.resume import Manifest, ManifestError
+from anonymise.resume import LEGACY_MANIFEST_NAME, ResumeState, ResumeStateError, remove_legacy_manifest
 from anonymise.tempfiles import remove_stale_temporaries
 from anonymise.worker import (
     Outcome,
@@ -106,7 +106,7 @@ class Run:
     # Why the run stopped before the end, if it did (a full disk; not a Ctrl-C).
     stop_reason: Optional[str] = field(default=None, init=False)
     stop_requested: bool = field(default=False, init=False)
-    _manifests: Dict[Path, Optional[Manifest]] = field(default_factory=dict, init=False)
+    _states: Dict[Path, Optional[ResumeState]] = field(default_factory=dict, init=False)
     _cleaned_folders: Set[Path] = field(default_factory=set, init=False)
     _pool: Optional[ProcessPoolExecutor] = field(default=None, init=False)
 
@@ -149,12 +149,12 @@ class Run:
         finally:
             self.totals.seconds = time.monotonic() - started
             self.totals.not_processed = max(0, self.plan.total - seen)
-            for manifest in self._manifests.values():
-                if manifest is not None:
-                    manifest.close()
+            for state in self._states.values():
+                if state is not None:
+                    state.close()
 
     def _planned_outcomes(self) -> Iterator[Outcome]:
-        """A dry run: what would be done, from the plan and manifests alone; nothing written."""
+        """A dry run: what would be done, from the plan and resume state alone; nothing written."""
         for job in self.plan:
             yield self._outcome_known_beforehand(job) or Outcome(ReportEntry(job.source, job.destination, OK))
 
@@ -284,12 +284,12 @@ class Run:
         if not self.dry_run and job.destination.parent not in self._cleaned_folders:
             self._cleaned_folders.add(job.destination.parent)
             remove_stale_temporaries(job.destination.parent)
-        manifest = self._manifest(job.root)
-        if manifest is None or self.overwrite:
+        state = self._state(job.root)
+        if state is None or self.overwrite:
             return None
         try:
-            complete = manifest.is_complete(job.destination, job.source, self.settings.key)
-        except ManifestError as error:
+            complete = state.is_complete(job.destination, job.source, self.settings.key)
+        except ResumeStateError as error:
             self._give_up_recording(job.root, error)
             return None
         if complete:
@@ -297,7 +297,7 @@ class Run:
         return None
 
     def _recorded(self, job: Job, outcome: Optional[Outcome]) -> Optional[Outcome]:
-        """Note a written copy in the manifest; stop the run when writing cannot go on.
+        """Note a written copy in the resume state; stop the run when writing cannot go on.
 
         No outcome is a job a worker dropped unstarted because the run is stopping.
         """
@@ -305,28 +305,47 @@ class Run:
             return None
         if outcome.stop_reason is not None:
             self._stop_because(outcome.stop_reason)
-        manifest = self._manifest(job.root)
-        if outcome.entry.status == OK and outcome.fingerprint is not None and manifest is not None:
+        state = self._state(job.root)
+        if outcome.entry.status == OK and outcome.fingerprint is not None and state is not None:
             try:
-                manifest.record(job.destination, outcome.fingerprint)
-            except ManifestError as error:
+                state.record(job.destination, outcome.fingerprint)
+            except ResumeStateError as error:
                 self._give_up_recording(job.root, error)
         return outcome
 
-    def _manifest(self, root: Path) -> Optional[Manifest]:
-        if root not in self._manifests:
+    def _state(self, root: Path) -> Optional[ResumeState]:
+        if root not in self._states:
+            self._remove_legacy_manifest(root)
             try:
-                self._manifests[root] = Manifest(root, read_only=self.dry_run)
-            except ManifestError as error:
-                self._manifests[root] = None
+                self._states[root] = ResumeState(root, read_only=self.dry_run)
+            except ResumeStateError as error:
+                self._states[root] = None
                 self._give_up_recording(root, error)
-        return self._manifests[root]
+        return self._states[root]
 
-    def _give_up_recording(self, root: Path, error: ManifestError) -> None:
-        manifest = self._manifests.get(root)
-        if manifest is not None:
-            manifest.close()
-        self._manifests[root] = None
+    def _remove_legacy_manifest(self, root: Path) -> None:
+        """Earlier versions kept their records in the output folder, where they could tie
+        the published copies to the originals: delete them (their copies are redone)."""
+        if not (root / LEGACY_MANIFEST_NAME).exists():
+            return
+        why = "it ties the copies to the original files, and resume state is now kept outside the output folder"
+        if self.dry_run:
+            self.warn(f"{root / LEGACY_MANIFEST_NAME} will be deleted by a run: {why}")
+            return
+        try:
+            remove_legacy_manifest(root)
+        except OSError as error:
+            self.warn(f"cannot delete {root / LEGACY_MANIFEST_NAME} ({error.strerror or error}): delete it "
+                      f"before publishing the folder, {why}")
+            return
+        self.warn(f"deleted {root / LEGACY_MANIFEST_NAME} left by an earlier version: {why}; the copies "
+                  "it covered are redone")
+
+    def _give_up_recording(self, root: Path, error: ResumeStateError) -> None:
+        state = self._states.get(root)
+        if state is not None:
+            state.close()
+        self._states[root] = None
         if error.disk_full:
             self._stop_because("the disk is full")
         else:

@@ -98,8 +98,8 @@ class RunSettings:
 @dataclass(frozen=True)
 class Outcome:
     entry: ReportEntry
-    # The source's fingerprint, for the manifest: set only once the copy is safely in place.
-    fingerprint: Optional[str] = None
+    # The source's fingerprint, for the resume state: set only once the copy is safely in place.
+    fingerprint: Optional[bytes] = None
     # Why no later photo can be written either (a full disk), when that is so.
     stop_reason: Optional[str] = None
     # Where an unexpected error came from, kept only with --debug.
@@ -115,7 +115,7 @@ class PhotoWorker:
         self.detector = build_detector(settings.detector)
         self.redactor = settings.build_redactor()
 
-    def anonymise(self, job: Job) -> Tuple[str, FileResult]:
+    def anonymise(self, job: Job) -> Tuple[bytes, FileResult]:
         """Check and anonymise the job's photo; the source's fingerprint and what was covered.
 
         Raises ``AnonymiseError`` (and nothing else, whatever the file holds) when it cannot.
@@ -142,7 +142,7 @@ class PhotoWorker:
                 dataclasses.replace(failed, reason=reason),
                 debug_traceback=traceback.format_exc() if self.debug else None,
             )
-        # The manifest may only say "complete" once the rename is on disk, not just in cache.
+        # The resume state may only say "complete" once the rename is on disk, not just in cache.
         synced = _sync_folder(job.destination.parent)
         return Outcome(ReportEntry(job.source, job.destination, OK, None, result), fingerprint if synced else None)
 
@@ -158,7 +158,7 @@ def refuse_what_is_not_a_photo(source: Path) -> None:
         raise NotAnImageError(f"not a supported photo type ({source.suffix or 'no extension'})")
 
 
-def check_source(source: Path, settings_key: str) -> str:
+def check_source(source: Path, settings_key: str) -> bytes:
     """Refuse what cannot be a readable photo file; return the source's fingerprint.
 
     Raises ``NotAnImageError`` (skipped) for other kinds of file and ``UnreadableImageError``

@@ -250,6 +250,8 @@ def main() -> None:
     if REPO in workdir.resolve().parents:
         raise SystemExit("put the work folder outside the repository")
     photos = workdir / "photos"
+    # The runs' resume records go with the photos, and are removed with them.
+    os.environ["XDG_STATE_HOME"] = str(workdir / "state")
     try:
         print(f"making {args.photos:,} photos in {photos}", file=sys.stderr)
         make_folder(photos, args.photos)

@@ -15,6 +15,15 @@ SAMPLES = REPO / "samples"
 LABELLED_FACES = json.loads((Path(__file__).parent / "data" / "sample_faces.json").read_text())["faces"]
 
 
+@pytest.fixture(autouse=True)
+def state_folder(tmp_path_factory, monkeypatch):
+    """Every test keeps anonymise's resume state in a fresh folder of its own, beside its
+    tmp_path rather than in it (tests compare trees under tmp_path); subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(folder))
+    return folder / "anonymise"
+
+
 @pytest.fixture(scope="session")
 def detectors():
     """Each registered detector, loaded once for the whole test session."""

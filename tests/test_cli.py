@@ -25,8 +25,8 @@ def invoke(*args):
 
 
 def photos_in(folder):
-    """The files a run wrote, without its hidden bookkeeping (the resume manifest)."""
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    """Every file under ``folder``: a run's output folder holds exactly the photos written."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 def plain(output):

@@ -183,6 +183,22 @@ def test_two_inputs_with_the_same_output_name_fail_rather_than_overwrite(tmp_pat
     assert second.status is Status.FAILED and "same output" in second.problem
 
 
+def test_neutral_names_rename_the_copies_as_on_the_command_line(tmp_path):
+    (tmp_path / "card").mkdir()
+    for name in ("IMG_20200602_183512.png", "march.png"):
+        noise_png(tmp_path / "card" / name)
+    review = Review(output=tmp_path / "out")
+    review.add([tmp_path / "card"])
+    for photo in review.photos:
+        photo.detected(120, 90, Faces.empty(), Image.new("RGB", (120, 90)))
+    assert [p.name for p in review.telling_names()] == ["IMG_20200602_183512.png"]
+    review.change_neutral_names(True)
+    assert [p.destination.name for p in review.photos] == ["photo-0001.png", "photo-0002.png"]
+    assert review.telling_names() == []
+    review.change_neutral_names(False)
+    assert [p.destination.name for p in review.photos] == ["IMG_20200602_183512.png", "march.png"]
+
+
 def test_saving_covers_exactly_the_reviewed_regions(tmp_path):
     source = noise_png(tmp_path / "in.png")
     photo = ready_photo([(10, 10, 40, 40), (60, 20, 90, 60)], [0.9, 0.9], 120, 90)
@@ -432,6 +448,20 @@ def test_a_photo_that_fails_shows_why_and_the_others_go_on(open_window, tmp_path
     window.save_button.invoke()
     settle(window, lambda: ready.saved_to is not None, timeout=30)
     assert sorted(p.name for p in (tmp_path / "photos-anonymised").iterdir()) == ["good.png"]
+
+
+def test_the_window_warns_of_telling_names_and_offers_neutral_ones(open_window, tmp_path):
+    (tmp_path / "card").mkdir()
+    photo = noise_png(tmp_path / "card" / "IMG_20200602_183512.png")
+    window = open_window([photo], detector_factory=lambda: FixedDetector([(10, 10, 40, 40)]))
+    settle(window, lambda: not window.review.finding_faces, timeout=30)
+    assert window.names_warning.cget("text") == "1 name can tell when or with what the photo was taken"
+    window.neutral_names_button.invoke()
+    settle(window)
+    assert window.names_warning.cget("text") == ""
+    window.save_button.invoke()
+    settle(window, lambda: window.review.photos[0].saved_to is not None, timeout=30)
+    assert [p.name for p in (tmp_path / "card-anonymised").iterdir()] == ["photo-0001.png"]
 
 
 def test_show_covered_previews_the_chosen_style(open_window, tmp_path):

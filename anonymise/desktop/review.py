@@ -18,6 +18,7 @@ from PIL import Image
 from anonymise.batch import default_output_root, plan_jobs
 from anonymise.faces import Faces
 from anonymise.imagefile import is_supported
+from anonymise.names import tells_when_or_what
 from anonymise.pipeline import Options
 from anonymise.redactors import DEFAULT_STYLE, REDACTORS
 from anonymise.regions import Region, regions_from_faces
@@ -152,12 +153,14 @@ class Review:
     """The photos in the window, in the order they were added, and how they will be saved.
 
     ``output`` of None means what the command line does without ``-o``: each input's copies
-    go to a sibling folder named after it with ``-anonymised``.
+    go to a sibling folder named after it with ``-anonymised``. ``neutral_names`` names the
+    copies ``photo-0001.jpg``, ... as ``--neutral-names`` does.
     """
 
     inputs: List[Path] = field(default_factory=list)
     photos: List[ReviewedPhoto] = field(default_factory=list)
     output: Optional[Path] = None
+    neutral_names: bool = False
     options: Options = field(default_factory=Options)
     style: str = DEFAULT_STYLE
     current: int = 0
@@ -173,7 +176,7 @@ class Review:
         for path in paths:
             if path.absolute() not in {known.absolute() for known in inputs}:
                 inputs.append(path)
-        jobs = plan_jobs(inputs, self.output)
+        jobs = plan_jobs(inputs, self.output, neutral_names=self.neutral_names)
         self.inputs = inputs
         known = {photo.source.absolute(): photo for photo in self.photos}
         added, skipped = [], 0
@@ -197,8 +200,19 @@ class Review:
     def change_output(self, output: Path) -> None:
         """Save to ``output`` instead; raises ``UnsafeOutputError`` and changes nothing if the
         copies would land inside or over an input."""
-        jobs = plan_jobs(self.inputs, output)
-        self.output = output
+        self._replan(output, self.neutral_names)
+
+    def change_neutral_names(self, neutral_names: bool) -> None:
+        """Name the copies photo-0001.jpg, ... (or by their own names again)."""
+        self._replan(self.output, neutral_names)
+
+    def telling_names(self) -> List[ReviewedPhoto]:
+        """The photos to save whose copies' names tell when or with what they were taken."""
+        return [photo for photo in self.photos_to_save() if tells_when_or_what(photo.destination.name)]
+
+    def _replan(self, output: Optional[Path], neutral_names: bool) -> None:
+        jobs = plan_jobs(self.inputs, output, neutral_names=neutral_names)
+        self.output, self.neutral_names = output, neutral_names
         destinations = {job.source.absolute(): job for job in jobs}
         for photo in self.photos:
             job = destinations.get(photo.source.absolute())

@@ -158,6 +158,15 @@ class ReviewWindow:
         self.output_button = ttk.Button(destination, text="Change…", command=self.choose_output)
         self.output_button.pack(side="left")
         self.open_button = ttk.Button(destination, text="Open folder", command=self.open_output)
+        self.neutral_names = tk.BooleanVar(value=self.review.neutral_names)
+        self.neutral_names_button = ttk.Checkbutton(
+            destination, text="Neutral names (photo-0001.jpg, …)", variable=self.neutral_names,
+            command=self._neutral_names_chosen,
+        )
+        self.neutral_names_button.pack(side="left", padx=(16, 0))
+        # Said while copies would keep names like IMG_20200602_183512.jpg.
+        self.names_warning = ttk.Label(destination, style="Problem.TLabel")
+        self.names_warning.pack(side="left", padx=(8, 0))
 
         status_bar = ttk.Frame(root, padding=(10, 0, 10, 8))
         status_bar.grid(row=3, column=0, sticky="ew")
@@ -303,6 +312,10 @@ class ReviewWindow:
         if message and not messagebox.askokcancel(TITLE, message, parent=self.root):
             return
         self.root.destroy()
+
+    def _neutral_names_chosen(self) -> None:
+        self.review.change_neutral_names(self.neutral_names.get())
+        self.refresh()
 
     def _threshold_moved(self, value: str) -> None:
         self.review.change_threshold(round(float(value), 2))
@@ -497,6 +510,12 @@ class ReviewWindow:
         folders = self.review.save_folders()
         self.output_label.configure(text=_folder_list(folders) if has_photos else "—")
         self.output_button.state(["!disabled" if has_photos and not self._saving else "disabled"])
+        self.neutral_names_button.state(["!disabled" if not self._saving else "disabled"])
+        telling = len(self.review.telling_names())
+        self.names_warning.configure(text=(
+            f"{telling} name{'s' * (telling != 1)} can tell when or with what the photo was taken"
+            if telling else ""
+        ))
 
     def _refresh_status(self) -> None:
         total, to_save = len(self.review.photos), len(self.review.photos_to_save())
