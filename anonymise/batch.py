@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from anonymise.errors import AnonymiseError
 from anonymise.imagefile import is_supported, output_format, output_name
@@ -115,8 +115,10 @@ class Plan:
             self._inputs.append(_Input(input_path, root, root.resolve(), input_path.is_dir()))
         self._input_files = {i.path.resolve() for i in self._inputs if not i.is_folder}
         self._input_folders = [i.path.resolve() for i in self._inputs if i.is_folder]
-        # One folder's copy names at a time, for finding which earlier input writes a copy.
+        # One folder's copy names at a time, for finding which earlier input writes a copy,
+        # and, for naming, the names two photos of the folder being read would share.
         self._names_listed: Tuple[Optional[Path], Dict[str, Path]] = (None, {})
+        self._shared_listed: Tuple[Optional[Path], Set[str]] = (None, set())
         self._number_width = 4
         if neutral_names:  # wide enough for every photo's number
             photos = sum(is_supported(source) for current in self._inputs for source, _ in current.entries())
@@ -178,7 +180,27 @@ class Plan:
         if self.neutral_names:
             extension = output_format(photo, self.requested_format).extension
             return f"photo-{number:0{self._number_width}d}{extension}"
-        return output_name(photo, self.requested_format)
+        return self._own_copy_name(photo)
+
+    def _own_copy_name(self, photo: Path) -> str:
+        """The photo's copy name; where two photos of its folder would get the same one
+        (``a.heic`` and ``a.jpg``), one whose name changes keeps its own name before the new
+        extension (``a.heic.jpg``). From the folder's contents alone: the same every run."""
+        name = output_name(photo, self.requested_format)
+        if name != photo.name and name in self._names_shared_in(photo.parent):
+            return photo.name + output_format(photo, self.requested_format).extension
+        return name
+
+    def _names_shared_in(self, folder: Path) -> Set[str]:
+        """The default copy names that more than one photo in ``folder`` gets."""
+        if self._shared_listed[0] != folder:
+            seen: Set[str] = set()
+            shared: Set[str] = set()
+            for name in _photo_names_in(folder):
+                copy_name = output_name(Path(name), self.requested_format)
+                (shared if copy_name in seen else seen).add(copy_name)
+            self._shared_listed = (folder, shared)
+        return self._shared_listed[1]
 
     def _writes_over_inputs(self, key: Path) -> bool:
         return key in self._input_files or any(folder in key.parents for folder in self._input_folders)
@@ -194,7 +216,7 @@ class Plan:
             except ValueError:
                 continue
             if not earlier.is_folder:
-                writer = earlier.path if relative == Path(output_name(earlier.path, self.requested_format)) else None
+                writer = earlier.path if relative == Path(self._own_copy_name(earlier.path)) else None
             else:
                 writer = self._copy_names_in(earlier.folder_read_for(relative)).get(relative.name)
             if writer is not None:
@@ -208,16 +230,27 @@ class Plan:
             return {}
         if self._names_listed[0] != folder:
             names: Dict[str, Path] = {}
-            try:
-                with os.scandir(folder) as listing:
-                    found = sorted(e.name for e in listing if e.is_symlink() or not e.is_dir())
-            except OSError:
-                found = []
-            for name in found:
-                if is_supported(Path(name)):
-                    names.setdefault(output_name(Path(name), self.requested_format), folder / name)
+            for name in _photo_names_in(folder):
+                names.setdefault(self._own_copy_name(folder / name), folder / name)
             self._names_listed = (folder, names)
         return self._names_listed[1]
+
+
+def _photo_names_in(folder: Path) -> List[str]:
+    """The names of the photos ``entries`` reads in ``folder`` (not in its subfolders), sorted."""
+    try:
+        with os.scandir(folder) as listing:
+            found = sorted(e.name for e in listing if e.is_symlink() or not e.is_dir())
+    except OSError:
+        return []
+    return [name for name in found if is_supported(Path(name))]
+
+
+def files_under(inputs: Sequence[Path]) -> Iterator[Tuple[Path, Optional[str]]]:
+    """Every file a run over ``inputs`` reads, as ``Plan`` reads them (folders recursively,
+    links to folders listed, not followed), with a reason when a folder cannot be listed."""
+    for input_path in inputs:
+        yield from _Input(input_path, input_path, input_path, input_path.is_dir()).entries()
 
 
 def plan_jobs(

@@ -17,6 +17,7 @@ from anonymise.imagefile import (
     save_photo,
 )
 from anonymise.redactors import DEFAULT_STYLE, Redactor, build_redactor
+from anonymise.stereo import faces_in_every_view
 from anonymise.regions import (
     DEFAULT_MASK_SCALE, DEFAULT_SHAPE, Region, coverage_mask, regions_from_faces,
 )
@@ -95,10 +96,10 @@ def anonymise_pixels(
 
 
 def _anonymise_rgb(
-    rgb: np.ndarray, detector: Detector, redactor: Redactor, options: Options
+    rgb: np.ndarray, detector: Detector, redactor: Redactor, options: Options, views: int = 1
 ) -> Tuple[np.ndarray, Faces, FrameResult]:
     height, width = rgb.shape[:2]
-    faces = detector.detect(rgb).above(options.threshold)
+    faces = faces_in_every_view(detector.detect(rgb).above(options.threshold), width, views)
     regions = regions_from_faces(faces, width, height, options.mask_scale, options.shape)
     covered = redactor.redact(rgb, regions)
     if not options.verify:
@@ -106,7 +107,7 @@ def _anonymise_rgb(
     again = _shared_verifier().detect(covered).above(max(options.threshold, VERIFIER_THRESHOLD))
     already_covered = coverage_mask(regions, width, height)
     uncovered = np.array([_uncovered_share(box, already_covered) for box in again.xyxy], dtype=float)
-    missed = again[uncovered > _UNCOVERED_SHARE_OF_A_MISSED_FACE]
+    missed = faces_in_every_view(again[uncovered > _UNCOVERED_SHARE_OF_A_MISSED_FACE], width, views)
     extra = regions_from_faces(missed, width, height, options.mask_scale, options.shape)
     if extra:
         covered = redactor.redact(covered, extra)
@@ -166,7 +167,7 @@ def anonymise_file(
     photo = load_photo(source)
     frames, results = [], []
     for frame in photo.frames:
-        covered, _, result = _anonymise_frame(frame, detector, redactor, options)
+        covered, _, result = _anonymise_frame(frame, detector, redactor, options, photo.views)
         frames.append(covered)
         results.append(result)
     written = format_named_by(destination) or output_format(source)
@@ -175,9 +176,9 @@ def anonymise_file(
 
 
 def _anonymise_frame(
-    frame: Frame, detector: Detector, redactor: Redactor, options: Options
+    frame: Frame, detector: Detector, redactor: Redactor, options: Options, views: int = 1
 ) -> Tuple[Frame, Faces, FrameResult]:
-    rgb, faces, result = _anonymise_rgb(frame.rgb, detector, redactor, options)
+    rgb, faces, result = _anonymise_rgb(frame.rgb, detector, redactor, options, views)
     alpha = opaque_where_covered(frame.alpha, result.regions + result.verification_regions)
     return Frame(rgb, alpha, frame.duration_ms), faces, result
 

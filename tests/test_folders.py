@@ -663,7 +663,7 @@ def test_neutral_names_are_found_again_by_a_re_run(tmp_path):
     assert photos_in(out) == expected
 
 
-def test_photos_that_would_share_a_copy_name_are_refused_but_the_first(tmp_path):
+def test_photos_of_one_folder_sharing_a_copy_name_are_all_written_those_of_two_are_not(tmp_path):
     one, two, out = tmp_path / "one" / "photos", tmp_path / "two" / "photos", tmp_path / "out"
     noise_jpeg(tmp_path / "seed.jpg")
     for folder in (one, two):
@@ -673,11 +673,19 @@ def test_photos_that_would_share_a_copy_name_are_refused_but_the_first(tmp_path)
         seed.save(one / "a.jpg")
         seed.save(two / "b.png")
         seed.save(one / "b.webp")
-    result = invoke(one, two, "-o", out, "--detector", "fast", "--format", "jpeg")
+    command = [one, two, "-o", out, "--detector", "fast", "--format", "jpeg", "--json"]
+    result = invoke(*command)
     assert result.exit_code == 1, result.output
     failures = sorted(line for line in result.stderr.splitlines() if line.startswith("failed:"))
+    # Two folders of the same name merged under -o: their b.jpg is refused, as before.
     assert failures == [
-        f"failed: {one / 'a.jpg'}: another input ({one / 'a.heic'}) is written to the same output {out / 'photos' / 'a.jpg'}",
         f"failed: {two / 'b.png'}: another input ({one / 'b.webp'}) is written to the same output {out / 'photos' / 'b.jpg'}",
     ]
-    assert photos_in(out) == ["photos/a.jpg", "photos/b.jpg"]
+    # In one folder, the photo whose format changes keeps its own extension before the new one.
+    assert photos_in(out) == ["photos/a.heic.jpg", "photos/a.jpg", "photos/b.jpg"]
+    again = invoke(*command)
+    assert json.loads(again.stdout)["up_to_date"] == 3 and photos_in(out) == ["photos/a.heic.jpg", "photos/a.jpg", "photos/b.jpg"]
+    # The same names when the files are given one by one.
+    singly = invoke(one / "a.jpg", one / "a.heic", "-o", tmp_path / "singly", "--detector", "fast")
+    assert singly.exit_code == 0, singly.output
+    assert photos_in(tmp_path / "singly") == ["a.heic.jpg", "a.jpg"]

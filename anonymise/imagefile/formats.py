@@ -42,6 +42,9 @@ if _AVIF:
 # The format each readable extension names.
 _FORMAT_OF_EXTENSION = {
     ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg",
+    # A camera's multi-picture JPEG (the photo, then its previews, depth and gain maps) and
+    # a side-by-side stereo pair: both JPEGs, written under .jpg (see _NAMED_FOR_MORE).
+    ".mpo": "jpeg", ".jps": "jpeg",
     ".png": "png", ".apng": "png",
     ".webp": "webp",
     ".tif": "tiff", ".tiff": "tiff",
@@ -56,6 +59,11 @@ if _AVIF:
 _DEFAULT_OUTPUT = {"heic": "jpeg"}
 
 READABLE_EXTENSIONS = frozenset(_FORMAT_OF_EXTENSION)
+# Extensions that promise more than a copy holds (further pictures, a stereo viewer's
+# layout): a copy of such a file is always named with its format's own extension.
+_NAMED_FOR_MORE = frozenset({".mpo", ".jps"})
+# Photos a viewer shows as a side-by-side stereo pair: two views, left and right halves.
+STEREO_PAIR_EXTENSIONS = frozenset({".jps"})
 
 
 def is_supported(path: Path) -> bool:
@@ -73,11 +81,12 @@ def output_format(source: Path, requested: Optional[str] = None) -> OutputFormat
 def output_name(source: Path, requested: Optional[str] = None) -> str:
     """The name of the copy of ``source``: the same name unless the format changes.
 
-    ``a.JPEG`` stays ``a.JPEG``; ``a.heic`` becomes ``a.jpg``, and ``a.png`` with
-    ``requested="webp"`` becomes ``a.webp``.
+    ``a.JPEG`` stays ``a.JPEG``; ``a.heic`` becomes ``a.jpg``, ``a.mpo`` and ``a.jps``
+    become ``a.jpg``, and ``a.png`` with ``requested="webp"`` becomes ``a.webp``.
     """
     written = output_format(source, requested)
-    if _FORMAT_OF_EXTENSION[source.suffix.lower()] == written.name:
+    suffix = source.suffix.lower()
+    if _FORMAT_OF_EXTENSION[suffix] == written.name and suffix not in _NAMED_FOR_MORE:
         return source.name
     return source.stem + written.extension
 

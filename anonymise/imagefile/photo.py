@@ -23,10 +23,13 @@ class Photo:
     """A photo's frames: one for a still, several for an animation.
 
     ``loop`` is the animation's repeat count as stored (0 = forever), ``None`` if not given.
+    ``views`` is how many pictures of one scene sit side by side in each frame: 2 for a
+    stereo pair (left and right halves), 1 for everything else.
     """
 
     frames: Tuple[Frame, ...]
     loop: Optional[int] = None
+    views: int = 1
 
     @property
     def rgb(self) -> np.ndarray:

@@ -11,7 +11,7 @@ import pillow_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from anonymise.errors import NotAnImageError, UnreadableImageError
-from anonymise.imagefile.formats import is_supported
+from anonymise.imagefile.formats import STEREO_PAIR_EXTENSIONS, is_supported
 from anonymise.imagefile.photo import Frame, Photo, one_line
 
 # pillow-heif applies the HEIF container's rotation and mirroring itself while decoding and
@@ -43,10 +43,14 @@ def load_photo(path: Path) -> Photo:
         raise NotAnImageError(f"not a supported photo type ({path.suffix or 'no extension'})")
     try:
         with Image.open(path) as image:
-            return _photo_from_file(image)
+            photo = _photo_from_file(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError) as error:
         raise UnreadableImageError(f"cannot read image: {one_line(error)}") from None
+    # A .jps is a plain JPEG that viewers show as a stereo pair: its name is all that says so.
+    if path.suffix.lower() in STEREO_PAIR_EXTENSIONS:
+        return Photo(photo.frames, photo.loop, views=2)
+    return photo
 
 
 def _photo_from_file(image: Image.Image) -> Photo:
