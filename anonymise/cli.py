@@ -1,12 +1,13 @@
 """The command line: ``anonymise PATH... [-o OUT]``. A thin shell around the core.
 
-``anonymise install-launcher [--uninstall]`` and ``anonymise forget OUT...`` are separate
-commands: the first word chooses them, so every other command line means paths exactly as
-before (a folder named ``forget`` is reached as ``./forget``).
+``anonymise check PATH...``, ``anonymise forget OUT...`` and ``anonymise install-launcher``
+are separate commands: the first word chooses them, so every other command line means
+paths exactly as before (a folder named ``check`` is reached as ``./check``).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -15,8 +16,9 @@ from typing import List, NoReturn, Optional
 import typer
 
 from anonymise import __version__, launcher, resume
-from anonymise.batch import Plan, UnsafeOutputError
-from anonymise.console import EXIT_FAILED, EXIT_USAGE, printable, run_command, say
+from anonymise.audit import Audit, Auditor
+from anonymise.batch import Plan, UnsafeOutputError, files_under
+from anonymise.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, printable, run_command, say
 from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS
 from anonymise.imagefile import OUTPUT_FORMATS
 from anonymise.pipeline import DEFAULT_THRESHOLD, Options
@@ -215,8 +217,50 @@ def forget(
         raise typer.Exit(EXIT_FAILED) from None
 
 
+check_app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+CHECK = "check"
+
+
+@check_app.command()
+def check(
+    paths: List[Path] = typer.Argument(
+        ..., exists=True, metavar="PATH", show_default=False, help="Photos or folders of photos (searched recursively).",
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON document of every finding instead of lines."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the files that are not clean."),
+) -> None:
+    """Say what in each photo still identifies someone, before it is published: metadata (EXIF, GPS, XMP, IPTC, comments, embedded images, hidden data, C2PA) and faces still visible. Any photo, ours or not.
+
+    Exit status: 0 nothing identifying was found, 1 something was (or a file could not be checked), 2 the command line was wrong.
+    """
+    auditor: Optional[Auditor] = None
+    audits, clean, skipped = [], 0, 0
+    for path, problem in files_under(paths):
+        if problem is not None:
+            audit = Audit(path, error=problem)
+        else:
+            auditor = auditor or Auditor()
+            audit = auditor.audit(path)
+        if audit.skipped is not None:
+            skipped += 1
+            if not quiet:
+                say(f"skipped: {printable(path)}: {printable(audit.skipped)}")
+            continue
+        clean += audit.clean
+        audits.append(audit)
+        if not json_output and not (quiet and audit.clean):
+            typer.echo(f"{printable(path)}: {printable(audit.account())}")
+    if json_output:
+        typer.echo(json.dumps({"clean": clean == len(audits), "files": [audit.to_json() for audit in audits]}))
+    if not quiet:
+        say(f"{len(audits)} photo{'s' * (len(audits) != 1)} checked: {clean} clean, "
+            f"{len(audits) - clean} with something that identifies or that could not be checked"
+            + (f"; {skipped} other files skipped" if skipped else "") + ".")
+    raise typer.Exit(EXIT_OK if clean == len(audits) else EXIT_FAILED)
+
+
 # The words that choose a command of their own instead of naming photos.
-COMMANDS = {INSTALL_LAUNCHER: launcher_app, FORGET: forget_app}
+COMMANDS = {CHECK: check_app, FORGET: forget_app, INSTALL_LAUNCHER: launcher_app}
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ from anonymise.detectors.centerface import set_inference_threads
 from anonymise.errors import (
     AnonymiseError, NotAnImageError, UncleanOutputError, UnreadableImageError, WriteError,
 )
-from anonymise.imagefile import is_supported
+from anonymise.imagefile import Photo, is_supported, load_photo
 from anonymise.pipeline import FileResult, Options, anonymise_file
 from anonymise.redactors import DEFAULT_STYLE, Redactor, build_redactor
 from anonymise.report import FAILED, OK, SKIPPED, ReportEntry
@@ -168,7 +168,7 @@ def check_source(source: Path, settings_key: str) -> bytes:
     try:
         status = os.stat(source)
     except OSError as error:
-        raise UnreadableImageError(_why_unreadable(source, error)) from None
+        raise UnreadableImageError(why_unreadable(source, error)) from None
     if not stat.S_ISREG(status.st_mode):
         raise NotAnImageError("not a regular file (a device, pipe or socket)")
     if status.st_size == 0:
@@ -176,7 +176,7 @@ def check_source(source: Path, settings_key: str) -> bytes:
     try:
         return source_fingerprint(source, settings_key)
     except OSError as error:
-        raise UnreadableImageError(_why_unreadable(source, error)) from None
+        raise UnreadableImageError(why_unreadable(source, error)) from None
 
 
 def check_dimensions(source: Path) -> None:
@@ -201,6 +201,13 @@ def check_dimensions(source: Path) -> None:
         )
 
 
+def load_checked_photo(source: Path) -> Photo:
+    """The photo at ``source``, refused as a run refuses it (too large, too small, unreadable)."""
+    with _decompression_bombs_refused():
+        check_dimensions(source)
+        return load_photo(source)
+
+
 @contextmanager
 def _decompression_bombs_refused() -> Iterator[None]:
     """Pillow only warns between its limit and twice it: make that an error too.
@@ -219,7 +226,7 @@ def _decompression_bombs_refused() -> Iterator[None]:
             ) from None
 
 
-def _why_unreadable(source: Path, error: OSError) -> str:
+def why_unreadable(source: Path, error: OSError) -> str:
     if isinstance(error, FileNotFoundError):
         if os.path.islink(source):
             return "broken symbolic link: its target does not exist"

@@ -14,33 +14,42 @@ from typing import Callable, Dict, List
 
 from anonymise.imagefile.structure import bmp, gif, heif, jpeg, png, tiff, webp
 from anonymise.imagefile.structure.parsing import MalformedError
+from anonymise.imagefile.structure.parts import UNREADABLE, Part
 
-# Pillow's format name -> the parser for files written in it.
-_PARSERS: Dict[str, Callable[[bytes], List[str]]] = {
-    "JPEG": jpeg.disallowed_parts,
-    "PNG": png.disallowed_parts,
-    "WEBP": webp.disallowed_parts,
-    "TIFF": tiff.disallowed_parts,
-    "BMP": bmp.disallowed_parts,
-    "GIF": gif.disallowed_parts,
-    "HEIF": heif.disallowed_parts,
-    "AVIF": heif.disallowed_parts,
+# Pillow's format name -> the parser for files in it (an MPO is a JPEG and more).
+_PARSERS: Dict[str, Callable[[bytes], List[Part]]] = {
+    "JPEG": jpeg.parts,
+    "MPO": jpeg.parts,
+    "PNG": png.parts,
+    "WEBP": webp.parts,
+    "TIFF": tiff.parts,
+    "BMP": bmp.parts,
+    "GIF": gif.parts,
+    "HEIF": heif.parts,
+    "AVIF": heif.parts,
 }
 
 
-def disallowed_parts(data: bytes, format: str) -> List[str]:
-    """Every part of ``data`` (a whole file in ``format``) beyond the picture's structure.
+def parts_beyond_the_picture(data: bytes, format: str) -> List[Part]:
+    """Every part of ``data`` (a whole file in ``format``) beyond what the copies anonymise
+    writes hold, each with its kind.
 
-    An empty list means the file is clean. A file the parser cannot follow is not clean:
-    what it cannot read, it cannot vouch for.
+    A file the parser cannot follow gets a part of kind ``UNREADABLE``: what it cannot
+    read, it cannot vouch for.
     """
     parser = _PARSERS.get(format)
     if parser is None:
-        return [f"a format with no structural check ({format})"]
+        return [Part(UNREADABLE, f"a format with no structural check ({format})")]
     try:
         return parser(data)
     except MalformedError as error:
-        return [f"a structure that cannot be checked ({error})"]
+        return [Part(UNREADABLE, f"a structure that cannot be checked ({error})")]
 
 
-__all__ = ["disallowed_parts"]
+def disallowed_parts(data: bytes, format: str) -> List[str]:
+    """What in ``data`` (a copy anonymise wrote, as a whole file in ``format``) is not on
+    the format's allow-list; an empty list means the copy is clean."""
+    return [part.description for part in parts_beyond_the_picture(data, format)]
+
+
+__all__ = ["Part", "disallowed_parts", "parts_beyond_the_picture"]

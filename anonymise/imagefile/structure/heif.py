@@ -3,9 +3,12 @@ decode them, and check that the media data holds nothing but those items' bytes.
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from anonymise.imagefile.structure.parsing import MalformedError, a_or_an, printable, unpack
+from anonymise.imagefile.structure.parts import (
+    COMMENT, EMBEDDED_IMAGE, EXIF, ICC_PROFILE, OTHER, STRUCTURAL, TRAILING_DATA, XMP, Part,
+)
 
 _TOP_LEVEL = {b"ftyp", b"meta", b"mdat"}
 _IN_META = {b"hdlr", b"pitm", b"iloc", b"iinf", b"iprp", b"iref", b"idat", b"dinf"}
@@ -19,16 +22,23 @@ _REFERENCES = {b"auxl", b"dimg"}
 _PROPERTIES = {b"hvcC", b"av1C", b"ispe", b"pixi", b"clap", b"pasp", b"colr", b"auxC", b"a1op", b"lsel"}
 # The only auxiliary image allowed is an alpha plane (not a depth map or a gain map).
 _ALPHA_URNS = {b"urn:mpeg:hevc:2015:auxid:1", b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha"}
-_DESCRIPTIONS = {
-    b"Exif": "an EXIF item", b"mime": "an XMP (mime) item", b"thmb": "a thumbnail reference",
-    b"cdsc": "a metadata reference", b"uuid": "a uuid box", b"free": "a free box",
+_KNOWN = {
+    b"Exif": Part(EXIF, "an EXIF item"), b"mime": Part(XMP, "an XMP (mime) item"),
+    b"thmb": Part(EMBEDDED_IMAGE, "a thumbnail reference"), b"cdsc": Part(STRUCTURAL, "a metadata reference"),
+    b"uuid": Part(OTHER, "a uuid box"), b"free": Part(STRUCTURAL, "a free box"),
 }
+# Items that are pictures of their own (a JPEG thumbnail, a gain map's tone map, an
+# uncompressed image), and the references that tie further images to the photo.
+_IMAGE_ITEM_TYPES = {b"jpeg", b"tmap", b"unci", b"iden", b"iovl", b"j2k1", b"vvc1", b"avc1"}
+_IMAGE_REFERENCES = {b"base", b"prem"}
+# How the picture is shown (rotation, mirroring, crops, layers, colour): no one is told anything.
+_DISPLAY_PROPERTIES = {b"irot", b"imir", b"rloc", b"lsel", b"iscl", b"altt", b"cmin", b"cmex", b"clli", b"mdcv"}
 
 Box = Tuple[bytes, int, int]  # type, start of body, end
 
 
-def disallowed_parts(data: bytes) -> List[str]:
-    found: List[str] = []
+def parts(data: bytes) -> List[Part]:
+    found: List[Part] = []
     media: List[Tuple[int, int]] = []
     extents: List[Tuple[int, int]] = []
     for kind, start, end in _boxes(data, 0, len(data)):
@@ -40,7 +50,7 @@ def disallowed_parts(data: bytes) -> List[str]:
             found.extend(_meta_problems(data, start + 4, end, extents))
     unaccounted = _bytes_outside(media, extents)
     if unaccounted:
-        found.append(f"{unaccounted} bytes of media data that belong to no image")
+        found.append(Part(TRAILING_DATA, f"{unaccounted} bytes of media data that belong to no image"))
     return found
 
 
@@ -61,20 +71,20 @@ def _boxes(data: bytes, position: int, end: int) -> List[Box]:
     return boxes
 
 
-def _meta_problems(data: bytes, start: int, end: int, extents: list) -> List[str]:
-    found: List[str] = []
+def _meta_problems(data: bytes, start: int, end: int, extents: list) -> List[Part]:
+    found: List[Optional[Part]] = []
     for kind, body, box_end in _boxes(data, start, end):
         if kind not in _IN_META:
             found.append(_describe(kind, "box in the meta box"))
         elif kind == b"hdlr" and data[body + 8 : body + 12] != b"pict":
-            found.append(a_or_an(f"{printable(data[body + 8 : body + 12])} handler"))
+            found.append(Part(OTHER, a_or_an(f"{printable(data[body + 8 : body + 12])} handler")))
         elif kind == b"iinf":
             (version,) = unpack("B", data, body)
             first = body + (6 if version == 0 else 8)
             found.extend(_item_problem(data, b, e) for k, b, e in _boxes(data, first, box_end) if k == b"infe")
         elif kind == b"iref":
-            found.extend(_describe(k, "item reference") for k, _, _ in _boxes(data, body + 4, box_end)
-                         if k not in _REFERENCES)
+            found.extend(_describe(k, "item reference", EMBEDDED_IMAGE if k in _IMAGE_REFERENCES else OTHER)
+                         for k, _, _ in _boxes(data, body + 4, box_end) if k not in _REFERENCES)
         elif kind == b"iprp":
             for inner, inner_body, inner_end in _boxes(data, body, box_end):
                 if inner == b"ipco":
@@ -83,31 +93,31 @@ def _meta_problems(data: bytes, start: int, end: int, extents: list) -> List[str
                     found.append(_describe(inner, "box in the item properties"))
         elif kind == b"iloc":
             extents.extend(_item_extents(data, body))
-    return [problem for problem in found if problem]
+    return [part for part in found if part is not None]
 
 
-def _item_problem(data: bytes, body: int, end: int) -> str:
+def _item_problem(data: bytes, body: int, end: int) -> Optional[Part]:
     (version,) = unpack("B", data, body)
     if version < 2:
-        return "an old-style item entry"
+        return Part(OTHER, "an old-style item entry")
     type_at = body + (8 if version == 2 else 10)
     item_type = data[type_at : type_at + 4]
     name = data[type_at + 4 : end].split(b"\x00", 1)[0]
     if item_type not in _ITEM_TYPES:
-        return _describe(item_type, "item")
+        return _describe(item_type, "item", EMBEDDED_IMAGE if item_type in _IMAGE_ITEM_TYPES else OTHER)
     if name not in _ITEM_NAMES:
-        return f"an item named {printable(name)!r}"
-    return ""
+        return Part(COMMENT, f"an item named {printable(name)!r}")
+    return None
 
 
-def _property_problem(data: bytes, kind: bytes, body: int, end: int) -> str:
+def _property_problem(data: bytes, kind: bytes, body: int, end: int) -> Optional[Part]:
     if kind not in _PROPERTIES:
-        return _describe(kind, "item property")
+        return _describe(kind, "item property", STRUCTURAL if kind in _DISPLAY_PROPERTIES else OTHER)
     if kind == b"colr" and data[body : body + 4] != b"nclx":
-        return "an ICC colour profile"
+        return Part(ICC_PROFILE, "an ICC colour profile")
     if kind == b"auxC" and data[body + 4 : end].split(b"\x00", 1)[0] not in _ALPHA_URNS:
-        return f"an auxiliary image that is not alpha ({printable(data[body + 4 : end])})"
-    return ""
+        return Part(EMBEDDED_IMAGE, f"an auxiliary image that is not alpha ({printable(data[body + 4 : end])})")
+    return None
 
 
 def _item_extents(data: bytes, body: int) -> List[Tuple[int, int]]:
@@ -160,5 +170,5 @@ def _bytes_outside(media: List[Tuple[int, int]], extents: List[Tuple[int, int]])
     return unaccounted
 
 
-def _describe(kind: bytes, what: str) -> str:
-    return _DESCRIPTIONS.get(kind, a_or_an(f"{printable(kind)} {what}"))
+def _describe(kind: bytes, what: str, unknown: str = OTHER) -> Part:
+    return _KNOWN.get(kind, Part(unknown, a_or_an(f"{printable(kind)} {what}")))

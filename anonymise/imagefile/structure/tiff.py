@@ -6,6 +6,9 @@ import re
 from typing import List, Set, Tuple
 
 from anonymise.imagefile.structure.parsing import MalformedError, unpack
+from anonymise.imagefile.structure.parts import (
+    COMMENT, EMBEDDED_IMAGE, EXIF, GPS, ICC_PROFILE, IPTC, OTHER, STRUCTURAL, TIMESTAMP, TRAILING_DATA, XMP, Part,
+)
 
 _STRUCTURAL_TAGS = {
     254: "NewSubfileType", 256: "ImageWidth", 257: "ImageLength", 258: "BitsPerSample",
@@ -17,18 +20,29 @@ _STRUCTURAL_TAGS = {
 }
 _DATA_LAYOUT = ((273, 279), (324, 325))  # (offsets tag, byte counts tag) of strips and tiles
 _METADATA_TAGS = {
-    270: "ImageDescription", 271: "Make", 272: "Model", 274: "Orientation", 305: "Software",
-    306: "DateTime", 315: "Artist", 316: "HostComputer", 330: "SubIFDs", 700: "XMP",
-    33432: "Copyright", 33723: "IPTC", 34377: "Photoshop", 34665: "the EXIF IFD",
-    34675: "an ICC profile", 34853: "the GPS IFD", 37724: "ImageSourceData",
-    40965: "the interoperability IFD", 50341: "PrintIM",
+    270: ("ImageDescription", COMMENT), 271: ("Make", EXIF), 272: ("Model", EXIF),
+    274: ("Orientation", STRUCTURAL), 305: ("Software", EXIF), 306: ("DateTime", TIMESTAMP),
+    315: ("Artist", EXIF), 316: ("HostComputer", EXIF), 330: ("SubIFDs", EMBEDDED_IMAGE),
+    700: ("XMP", XMP), 33432: ("Copyright", EXIF), 33723: ("IPTC", IPTC), 34377: ("Photoshop", IPTC),
+    34665: ("the EXIF IFD", EXIF), 34675: ("an ICC profile", ICC_PROFILE), 34853: ("the GPS IFD", GPS),
+    37724: ("ImageSourceData", EMBEDDED_IMAGE), 40965: ("the interoperability IFD", EXIF),
+    50341: ("PrintIM", OTHER),
+    # How the pixels are to be shown or were scanned: no one is told anything.
+    266: ("FillOrder", STRUCTURAL),
+    280: ("MinSampleValue", STRUCTURAL), 281: ("MaxSampleValue", STRUCTURAL),
+    290: ("GrayResponseUnit", STRUCTURAL), 291: ("GrayResponseCurve", STRUCTURAL),
+    292: ("T4Options", STRUCTURAL), 293: ("T6Options", STRUCTURAL), 297: ("PageNumber", STRUCTURAL),
+    301: ("TransferFunction", STRUCTURAL), 318: ("WhitePoint", STRUCTURAL),
+    319: ("PrimaryChromaticities", STRUCTURAL), 321: ("HalftoneHints", STRUCTURAL),
+    529: ("YCbCrCoefficients", STRUCTURAL), 530: ("YCbCrSubSampling", STRUCTURAL),
+    531: ("YCbCrPositioning", STRUCTURAL), 532: ("ReferenceBlackWhite", STRUCTURAL),
 }
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 # Writers align values and IFDs to even offsets; a gap this small cannot carry anything.
 _ALIGNMENT_SLACK = 1
 
 
-def disallowed_parts(data: bytes) -> List[str]:
+def parts(data: bytes) -> List[Part]:
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
     if order is None:
         raise MalformedError("no TIFF byte-order mark")
@@ -36,7 +50,7 @@ def disallowed_parts(data: bytes) -> List[str]:
     if magic != 42:
         raise MalformedError(f"TIFF magic {magic} (BigTIFF is not written by anonymise)")
     used: List[Tuple[int, int]] = [(0, 8)]
-    found: List[str] = []
+    found: List[Part] = []
     seen: Set[int] = set()
     offset = first_ifd
     while offset:
@@ -46,11 +60,11 @@ def disallowed_parts(data: bytes) -> List[str]:
         offset = _walk_ifd(data, order, offset, used, found)
     unaccounted = _gaps(data, used)
     if unaccounted:
-        found.append(f"{unaccounted} bytes that belong to no tag or pixel data")
+        found.append(Part(TRAILING_DATA, f"{unaccounted} bytes that belong to no tag or pixel data"))
     return found
 
 
-def _walk_ifd(data: bytes, order: str, offset: int, used: list, found: List[str]) -> int:
+def _walk_ifd(data: bytes, order: str, offset: int, used: list, found: List[Part]) -> int:
     (count,) = unpack(order + "H", data, offset)
     used.append((offset, offset + 2 + 12 * count + 4))
     values = {}
@@ -66,7 +80,8 @@ def _walk_ifd(data: bytes, order: str, offset: int, used: list, found: List[str]
         else:
             value_offset = entry + 8
         if tag not in _STRUCTURAL_TAGS:
-            found.append(f"the TIFF tag {_METADATA_TAGS.get(tag, tag)}")
+            name, kind = _METADATA_TAGS.get(tag, (str(tag), OTHER))
+            found.append(Part(kind, f"the TIFF tag {name}"))
         elif kind in (3, 4):
             values[tag] = unpack(f"{order}{number}{'H' if kind == 3 else 'I'}", data, value_offset)
     for offsets_tag, counts_tag in _DATA_LAYOUT:
