@@ -2,9 +2,9 @@
 
 The Python API::
 
-    from anonymise import anonymise_image, build_detector
-    detector = build_detector()          # load the models once
-    result = anonymise_image(image, detector)
+    from anonymise import anonymise_image, build_models
+    models = build_models()              # load the models once (a detector alone also works)
+    result = anonymise_image(image, models)
     result.image, result.faces, result.regions
 """
 
@@ -17,6 +17,7 @@ dependencies.silence_gl_shader_caches()
 from anonymise.detectors import DETECTORS, build_detector
 from anonymise.errors import AnonymiseError
 from anonymise.faces import Faces
+from anonymise.models import Models, build_models
 from anonymise.pipeline import (
     AnonymisedImage, FileResult, FrameResult, Options, anonymise_file, anonymise_image,
 )
@@ -33,11 +34,13 @@ __all__ = [
     "Faces",
     "FileResult",
     "FrameResult",
+    "Models",
     "Options",
     "Region",
     "anonymise_file",
     "anonymise_image",
     "build_detector",
+    "build_models",
     "build_redactor",
     "__version__",
 ]

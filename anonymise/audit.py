@@ -25,14 +25,15 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
-from anonymise.detectors import DEFAULT_DETECTOR, Detector, build_detector
+from anonymise.detectors import build_detector
 from anonymise.errors import AnonymiseError, NotAnImageError
 from anonymise.faces import Faces
+from anonymise.imagefile import load_photo, refuse_what_is_not_a_photo, why_unreadable
 from anonymise.imagefile.structure import Part, parts_beyond_the_picture
 from anonymise.imagefile.structure import parts as kinds
 from anonymise.imagefile.structure.parts import NOTES
-from anonymise.pipeline import VERIFIER_DETECTOR, VERIFIER_THRESHOLD
-from anonymise.worker import load_checked_photo, refuse_what_is_not_a_photo, why_unreadable
+from anonymise.models import Models, build_models
+from anonymise.pipeline import VERIFIER_THRESHOLD
 
 # A find this sure is a face someone could see, unless it is a cover (below). BlazeFace's is
 # the verification pass's own standard; CenterFace also sees the small faces of a crowd
@@ -118,10 +119,11 @@ class Audit:
 class Auditor:
     """Loads the detectors once, then checks one file after another."""
 
-    def __init__(self, detector: Optional[Detector] = None, verifier: Optional[Detector] = None) -> None:
-        self.detector = detector or build_detector(DEFAULT_DETECTOR)
-        self.verifier = verifier or build_detector(VERIFIER_DETECTOR)
-        self._alone = build_detector("centerface")
+    def __init__(self, models: Optional[Models] = None) -> None:
+        models = models or build_models()
+        self.detector, self.verifier = models.detector, models.verifier
+        # Looks at the inside of a find alone: one pass at the size it is shown at.
+        self._alone = build_detector("centerface", threads=models.threads)
 
     def audit(self, path: Path) -> Audit:
         try:
@@ -138,10 +140,8 @@ class Auditor:
         findings = [part for part in parts if part.is_finding]
         notes = [part for part in parts if part.kind in NOTES]
         try:
-            photo = load_checked_photo(path)
-        except NotAnImageError as error:  # too small to look for faces in
-            return Audit(path, findings, notes, error=str(error))
-        except AnonymiseError as error:
+            photo = load_photo(path)
+        except AnonymiseError as error:  # unreadable, or too small to look for faces in
             return Audit(path, findings, notes, error=str(error))
         faces = [face for index, frame in enumerate(photo.frames) for face in self.visible_faces(frame.rgb, index)]
         return Audit(path, findings, notes, faces)

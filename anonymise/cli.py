@@ -15,17 +15,17 @@ from typing import List, NoReturn, Optional
 
 import typer
 
-from anonymise import __version__, launcher, resume
+from anonymise import __version__, launcher
 from anonymise.audit import Audit, Auditor
-from anonymise.batch import Plan, UnsafeOutputError, files_under
-from anonymise.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, printable, run_command, say
 from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS
 from anonymise.imagefile import OUTPUT_FORMATS
 from anonymise.pipeline import DEFAULT_THRESHOLD, Options
-from anonymise.redactors import DEFAULT_EMOJI, DEFAULT_STYLE, EMOJIS, REDACTORS
+from anonymise.redactors import DEFAULT_EMOJI, DEFAULT_STYLE, EMOJIS, REDACTORS, Redactor, StyleOptionError, build_redactor
 from anonymise.regions import DEFAULT_MASK_SCALE, DEFAULT_SHAPE, SHAPES
-from anonymise.run import default_jobs
-from anonymise.worker import RunSettings
+from anonymise.run import resume
+from anonymise.run.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, printable, run_command, say
+from anonymise.run.plan import Plan, UnsafeOutputError, files_under
+from anonymise.run.settings import CopySettings, RunOptions
 
 # Choices come from the registries, so a new style or detector appears here by itself.
 Style = Enum("Style", {name: name for name in REDACTORS}, type=str)
@@ -121,39 +121,40 @@ def anonymise(
     """
     if report is not None and dry_run:
         _usage_error("--report writes a file, and --dry-run writes nothing: choose one")
-    settings = RunSettings(
-        detector=detector.value,
-        style=style.value,
-        emoji=emoji.value if emoji else None,
-        emoji_file=emoji_file,
-        options=Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value, verify=verify),
-        file_format=file_format.value if file_format else None,
-        neutral_names=neutral_names,
-    )
+    file_format_name = file_format.value if file_format else None
     try:
-        plan = Plan(paths, output, settings.file_format, settings.neutral_names)
+        plan = Plan(paths, output, file_format_name, neutral_names)
     except UnsafeOutputError as error:
         _usage_error(str(error))
     if report is not None and plan.is_input(report):
         _usage_error(f"the report would overwrite the input {report}")
-    _check_style_options(settings)
-    workers = min(jobs or default_jobs(), max(1, plan.total))  # no idle workers loading models
-    raise typer.Exit(run_command(
-        plan, settings, jobs=workers, overwrite=overwrite, dry_run=dry_run, report=report,
-        quiet=quiet, json_summary=json_summary, debug=debug,
-    ))
+    settings = CopySettings(
+        detector=detector.value,
+        redactor=_style(style.value, emoji=emoji.value if emoji else None, emoji_file=emoji_file),
+        options=Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value, verify=verify),
+        file_format=file_format_name,
+        neutral_names=neutral_names,
+    )
+    options = RunOptions(jobs=jobs, overwrite=overwrite, dry_run=dry_run, debug=debug, quiet=quiet,
+                         json_summary=json_summary)
+    raise typer.Exit(run_command(plan, settings, options, report))
 
 
-def _check_style_options(settings: RunSettings) -> None:
-    """Exit 2 when the style options do not fit together, or the emoji file cannot be read."""
-    if settings.style != "emoji":
-        if settings.emoji is not None or settings.emoji_file is not None:
-            _usage_error("--emoji and --emoji-file go with --style emoji")
-    elif settings.emoji is not None and settings.emoji_file is not None:
-        _usage_error("choose --emoji or --emoji-file, not both")
+# The command line's name for each style option.
+_FLAGS = {"emoji": "--emoji", "emoji_file": "--emoji-file"}
+
+
+def _style(style: str, **options) -> Redactor:
+    """The style, with the style's own verdict on its options put in the command line's words."""
     try:
-        settings.build_redactor()  # again in each worker: it is quick
-    except ValueError as error:  # an emoji file Pillow cannot read
+        return build_redactor(style, **options)
+    except StyleOptionError as error:
+        if error.conflict:
+            _usage_error(f"choose {' or '.join(_FLAGS[o] for o in error.options)}, not both")
+        taker = REDACTORS[error.takers[0]] if error.takers else None
+        flags = " and ".join(_FLAGS[o] for o in (taker.options if taker else error.options))
+        _usage_error(f"{flags} go with --style {taker.name}" if taker else f"{flags}: not an option of --style {style}")
+    except ValueError as error:  # an emoji picture that cannot be read
         _usage_error(str(error))
 
 

@@ -24,3 +24,8 @@ class UncleanOutputError(WriteError):
 
     The copy is deleted before this is raised; it is never left where a user could publish it.
     """
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (a reason must never break a line of output)."""
+    return " ".join(str(error).split()) or type(error).__name__

@@ -80,10 +80,6 @@ class Faces:
         return f"Faces({len(self)} faces)"
 
     @property
-    def widths(self) -> np.ndarray:
-        return self.xyxy[:, 2] - self.xyxy[:, 0]
-
-    @property
     def heights(self) -> np.ndarray:
         return self.xyxy[:, 3] - self.xyxy[:, 1]
 

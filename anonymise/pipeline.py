@@ -1,11 +1,18 @@
-"""The one path every photo takes: load -> detect -> regions -> redact -> save."""
+"""The one path every photo takes: load -> detect -> regions -> redact -> save.
+
+The core is given the models it uses (``Models``: the detector and the verifier) and
+never loads one itself. Only the convenience calls for people's own scripts —
+``anonymise_image(image)`` with no models, or a bare ``Detector`` where ``Models`` go —
+complete what they were not given from one set of models kept for the process
+(``convenience_models``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image
@@ -14,23 +21,22 @@ from anonymise.detectors import DEFAULT_DETECTOR, Detector, build_detector
 from anonymise.faces import Faces
 from anonymise.imagefile import (
     Frame, Photo, format_named_by, frame_from_image, image_from_frame, load_photo, output_format,
-    save_photo,
+    refuse_size, save_photo,
 )
+from anonymise.models import VERIFIER_DETECTOR, Models
 from anonymise.redactors import DEFAULT_STYLE, Redactor, build_redactor
-from anonymise.stereo import faces_in_every_view
 from anonymise.regions import (
     DEFAULT_MASK_SCALE, DEFAULT_SHAPE, Region, coverage_mask, regions_from_faces,
 )
+from anonymise.stereo import faces_in_every_view
 
 # Faces scored below this are not covered. Low on purpose: a missed face is a leak, a
 # blurred lamppost a small cost. Chosen on the WIDER FACE development split
 # (docs/implementation-notes.md).
 DEFAULT_THRESHOLD = 0.08
-# The verification pass asks another model: the same detector run again on the covered
-# photo sees the same uncovered pixels as before and misses the same faces. It covers what
-# that model is sure of: on 60 development photos its finds scored 0.5-0.7 were all false,
-# large boxes that added 1 % of the image to the covered area for no measured recall.
-VERIFIER_DETECTOR = "blazeface"
+# The verifier covers what it is sure of: on 60 development photos its finds scored 0.5-0.7
+# were all false, large boxes that added 1 % of the image to the covered area for no
+# measured recall.
 VERIFIER_THRESHOLD = 0.7
 # A face the verification pass finds mostly on pixels already covered is the cover itself
 # seen as a face (an emoji is drawn as one; a blur keeps a face's coarse colours): it is
@@ -45,7 +51,7 @@ class Options:
     threshold: float = DEFAULT_THRESHOLD
     mask_scale: float = DEFAULT_MASK_SCALE
     shape: str = DEFAULT_SHAPE
-    # Run the detector again on the covered pixels and cover whatever it still finds.
+    # Run the verifier on the covered pixels and cover whatever it still finds.
     verify: bool = True
 
 
@@ -55,6 +61,10 @@ class FrameResult:
 
     regions: List[Region] = field(default_factory=list)
     verification_regions: List[Region] = field(default_factory=list)
+
+    @property
+    def all_regions(self) -> List[Region]:
+        return self.regions + self.verification_regions
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,7 @@ class FileResult:
     @property
     def regions(self) -> List[Region]:
         """Every region covered, in every frame and by both passes."""
-        return [r for f in self.frames for r in f.regions + f.verification_regions]
+        return [r for f in self.frames for r in f.all_regions]
 
     @property
     def verification_regions(self) -> List[Region]:
@@ -84,27 +94,34 @@ class AnonymisedImage(NamedTuple):
     regions: List[Region]
 
 
+ModelsOrDetector = Union[Models, Detector]
+
+
 def anonymise_pixels(
-    rgb: np.ndarray, detector: Detector, redactor: Redactor, options: Options = Options()
+    rgb: np.ndarray, models: ModelsOrDetector, redactor: Redactor, options: Options = Options()
 ) -> Tuple[np.ndarray, Faces, List[Region]]:
     """Detect faces in upright RGB pixels and return covered pixels, faces and regions.
 
     With ``options.verify`` the faces the verification pass finds are among those returned.
     """
-    covered, faces, result = _anonymise_rgb(rgb, detector, redactor, options)
-    return covered, faces, result.regions + result.verification_regions
+    covered, faces, result = _covered_pixels(rgb, _completed(models, options), redactor, options)
+    return covered, faces, result.all_regions
 
 
-def _anonymise_rgb(
-    rgb: np.ndarray, detector: Detector, redactor: Redactor, options: Options, views: int = 1
+def _covered_pixels(
+    rgb: np.ndarray, models: Models, redactor: Redactor, options: Options, views: int = 1
 ) -> Tuple[np.ndarray, Faces, FrameResult]:
+    """The covered pixels, the faces found by both passes, and the regions of each pass.
+
+    ``views`` is how many views of a stereo photo sit side by side in ``rgb``.
+    """
     height, width = rgb.shape[:2]
-    faces = faces_in_every_view(detector.detect(rgb).above(options.threshold), width, views)
+    faces = faces_in_every_view(models.detector.detect(rgb).above(options.threshold), width, views)
     regions = regions_from_faces(faces, width, height, options.mask_scale, options.shape)
     covered = redactor.redact(rgb, regions)
     if not options.verify:
         return covered, faces, FrameResult(regions)
-    again = _shared_verifier().detect(covered).above(max(options.threshold, VERIFIER_THRESHOLD))
+    again = models.verifier.detect(covered).above(max(options.threshold, VERIFIER_THRESHOLD))
     already_covered = coverage_mask(regions, width, height)
     uncovered = np.array([_uncovered_share(box, already_covered) for box in again.xyxy], dtype=float)
     missed = faces_in_every_view(again[uncovered > _UNCOVERED_SHARE_OF_A_MISSED_FACE], width, views)
@@ -123,35 +140,59 @@ def _uncovered_share(box: np.ndarray, covered: np.ndarray) -> float:
     return 1.0 - float(covered[y1:y2, x1:x2].mean())
 
 
+def anonymise_frame(
+    frame: Frame, models: ModelsOrDetector, redactor: Redactor, options: Options = Options(), views: int = 1
+) -> Tuple[Frame, Faces, FrameResult]:
+    """One frame covered: its pixels, and its alpha made opaque wherever it is covered."""
+    rgb, faces, result = _covered_pixels(frame.rgb, _completed(models, options), redactor, options, views)
+    return Frame(rgb, opaque_where_covered(frame.alpha, result.all_regions), frame.duration_ms), faces, result
+
+
+def cover_frame(frame: Frame, regions: Sequence[Region], redactor: Redactor) -> Frame:
+    """``frame`` with exactly ``regions`` covered (the review window's save)."""
+    return Frame(redactor.redact(frame.rgb, regions), opaque_where_covered(frame.alpha, regions), frame.duration_ms)
+
+
+def opaque_where_covered(alpha: Optional[np.ndarray], regions: Sequence[Region]) -> Optional[np.ndarray]:
+    """``alpha`` with every covered pixel made opaque: a cover under transparent pixels
+    would be invisible, and the viewer could be shown the original beneath it."""
+    if alpha is None or not regions:
+        return alpha
+    alpha = alpha.copy()
+    alpha[coverage_mask(list(regions), alpha.shape[1], alpha.shape[0])] = 255
+    return alpha
+
+
 def anonymise_image(
     image: Image.Image,
-    detector: Optional[Detector] = None,
+    models: Optional[ModelsOrDetector] = None,
     redactor: Optional[Redactor] = None,
     options: Options = Options(),
 ) -> AnonymisedImage:
     """Cover every face in a PIL image (its current frame).
 
     Returns a new upright RGB (or RGBA) image carrying no metadata, the faces found and the
-    regions covered. The input image is not modified. Pass a ``detector`` built once with
-    ``build_detector()`` when anonymising many images; by default one is loaded on first
-    use and kept for the process.
+    regions covered. The input image is not modified. Pass ``models`` built once with
+    ``build_models()`` (or a detector from ``build_detector()``) when anonymising many
+    images; without, the default models are loaded on first use and kept for the process.
+    Raises ``TooSmallError`` for an image too small to check for faces, as every door does.
 
     >>> from PIL import Image
     >>> from anonymise import anonymise_image
     >>> result = anonymise_image(Image.open("crowd.jpg"))  # doctest: +SKIP
     >>> result.image.save("crowd-anonymised.jpg"); len(result.faces)  # doctest: +SKIP
     """
-    covered, faces, result = _anonymise_frame(
-        frame_from_image(image), detector or _shared_default_detector(),
-        redactor or build_redactor(), options,
+    refuse_size(*image.size)
+    covered, faces, result = anonymise_frame(
+        frame_from_image(image), models or convenience_models(), redactor or build_redactor(), options,
     )
-    return AnonymisedImage(image_from_frame(covered), faces, result.regions + result.verification_regions)
+    return AnonymisedImage(image_from_frame(covered), faces, result.all_regions)
 
 
 def anonymise_file(
     source: Path,
     destination: Path,
-    detector: Detector,
+    models: ModelsOrDetector,
     redactor: Redactor,
     options: Options = Options(),
 ) -> FileResult:
@@ -167,7 +208,7 @@ def anonymise_file(
     photo = load_photo(source)
     frames, results = [], []
     for frame in photo.frames:
-        covered, _, result = _anonymise_frame(frame, detector, redactor, options, photo.views)
+        covered, _, result = anonymise_frame(frame, models, redactor, options, photo.views)
         frames.append(covered)
         results.append(result)
     written = format_named_by(destination) or output_format(source)
@@ -175,32 +216,21 @@ def anonymise_file(
     return FileResult(source, destination, photo.width, photo.height, results)
 
 
-def _anonymise_frame(
-    frame: Frame, detector: Detector, redactor: Redactor, options: Options, views: int = 1
-) -> Tuple[Frame, Faces, FrameResult]:
-    rgb, faces, result = _anonymise_rgb(frame.rgb, detector, redactor, options, views)
-    alpha = opaque_where_covered(frame.alpha, result.regions + result.verification_regions)
-    return Frame(rgb, alpha, frame.duration_ms), faces, result
-
-
-def opaque_where_covered(alpha: Optional[np.ndarray], regions: Sequence[Region]) -> Optional[np.ndarray]:
-    """``alpha`` with every covered pixel made opaque: a cover under transparent pixels
-    would be invisible, and the viewer could be shown the original beneath it."""
-    if alpha is None or not regions:
-        return alpha
-    alpha = alpha.copy()
-    alpha[coverage_mask(list(regions), alpha.shape[1], alpha.shape[0])] = 255
-    return alpha
+def _completed(models: ModelsOrDetector, options: Options) -> Models:
+    """``Models`` as given, or a bare detector with the convenience verifier beside it."""
+    if isinstance(models, Detector):
+        models = Models(models, convenience_models().verifier if options.verify else None)
+    if options.verify and models.verifier is None:
+        raise ValueError("the verification pass needs a verifier: build the models with verify=True")
+    return models
 
 
 @lru_cache(maxsize=1)
-def _shared_verifier() -> Detector:
-    return build_detector(VERIFIER_DETECTOR)
-
-
-@lru_cache(maxsize=1)
-def _shared_default_detector() -> Detector:
-    return build_detector(DEFAULT_DETECTOR)
+def convenience_models() -> Models:
+    """The default models, loaded on first use and kept for the process: only for the
+    convenience calls of people's own scripts (the command line, the window and the
+    cluster engine build theirs once per worker and pass them)."""
+    return Models(build_detector(DEFAULT_DETECTOR), build_detector(VERIFIER_DETECTOR))
 
 
 __all__ = [
@@ -211,6 +241,8 @@ __all__ = [
     "FrameResult",
     "Options",
     "anonymise_file",
+    "anonymise_frame",
     "anonymise_image",
     "anonymise_pixels",
+    "cover_frame",
 ]

@@ -136,9 +136,8 @@ class ScriptedDetector(Detector):
 def test_faces_found_by_the_verification_pass_are_covered_counted_and_reported(tmp_path, monkeypatch):
     # The first detector finds the face on the left; the verifier finds it again (on the
     # cover) and one on the right that the first detector missed.
-    monkeypatch.setitem(DETECTORS, "centerface", lambda: ScriptedDetector([[2, 2, 14, 14]]))
-    verifier = ScriptedDetector([[3, 2, 15, 14], [30, 10, 42, 22]])
-    monkeypatch.setattr("anonymise.pipeline._shared_verifier", lambda: verifier)
+    monkeypatch.setitem(DETECTORS, "centerface", lambda threads=0: ScriptedDetector([[2, 2, 14, 14]]))
+    monkeypatch.setitem(DETECTORS, "blazeface", lambda threads=0: ScriptedDetector([[3, 2, 15, 14], [30, 10, 42, 22]]))
     source = tmp_path / "a.png"
     pixels = np.random.default_rng(7).integers(0, 256, (32, 48, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(source)

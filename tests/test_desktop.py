@@ -16,13 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from anonymise.batch import UnsafeOutputError
+from anonymise.run.plan import UnsafeOutputError
 from anonymise.desktop.review import DRAWN, Origin, Review, ReviewedPhoto, Status
 from anonymise.desktop.saving import PhotoChangedError, save_reviewed_photo
-from anonymise.desktop.worker import FacesFound, PhotoFailed, Worker
+from anonymise.desktop.background import BackgroundWork, FacesFound, PhotoFailed
 from anonymise.detectors import DEFAULT_DETECTOR, Detector
 from anonymise.faces import Faces
 from anonymise.imagefile import load_photo
+from anonymise.models import Models
 from anonymise.pipeline import Options, anonymise_pixels
 from anonymise.redactors import build_redactor
 from anonymise.regions import coverage_mask, regions_from_faces
@@ -232,7 +233,7 @@ def test_the_worker_reports_each_photo_and_goes_on_after_a_failure(tmp_path):
     good = noise_png(tmp_path / "good.png")
     corrupt = tmp_path / "corrupt.png"
     corrupt.write_bytes(good.read_bytes()[:100])
-    worker = Worker(lambda: FixedDetector([(1, 2, 30, 40)]))
+    worker = BackgroundWork(lambda: Models(FixedDetector([(1, 2, 30, 40)])))
     try:
         worker.find_faces(0, corrupt)
         worker.find_faces(1, good)
@@ -264,7 +265,7 @@ def open_window(x_display):
 
     yield open_
     for window in windows:
-        window.worker.stop(timeout=30)
+        window.background.stop(timeout=30)
         window.root.destroy()
 
 
@@ -416,7 +417,7 @@ def test_review_fix_and_save_two_photos(open_window, two_photos, detectors, tmp_
 def test_detection_runs_off_the_ui_thread_with_progress(open_window, tmp_path):
     release = threading.Event()
     photos = [noise_png(tmp_path / "a.png"), noise_png(tmp_path / "b.png")]
-    window = open_window(photos, detector_factory=lambda: FixedDetector([(10, 10, 40, 40)], release=release))
+    window = open_window(photos, models_factory=lambda: Models(FixedDetector([(10, 10, 40, 40)], release=release)))
     ticks = []
     for _ in range(5):
         window.root.after(10, lambda: ticks.append(time.monotonic()))
@@ -435,7 +436,7 @@ def test_a_photo_that_fails_shows_why_and_the_others_go_on(open_window, tmp_path
     good = noise_png(tmp_path / "photos" / "good.png")
     broken = tmp_path / "photos" / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff not really a jpeg")
-    window = open_window([broken, good], detector_factory=lambda: FixedDetector([(10, 10, 40, 40)]))
+    window = open_window([broken, good], models_factory=lambda: Models(FixedDetector([(10, 10, 40, 40)])))
     settle(window, lambda: not window.review.finding_faces, timeout=30)
     failed, ready = window.review.photos
     assert failed.status is Status.FAILED and "cannot read image" in failed.problem
@@ -453,7 +454,7 @@ def test_a_photo_that_fails_shows_why_and_the_others_go_on(open_window, tmp_path
 def test_the_window_warns_of_telling_names_and_offers_neutral_ones(open_window, tmp_path):
     (tmp_path / "card").mkdir()
     photo = noise_png(tmp_path / "card" / "IMG_20200602_183512.png")
-    window = open_window([photo], detector_factory=lambda: FixedDetector([(10, 10, 40, 40)]))
+    window = open_window([photo], models_factory=lambda: Models(FixedDetector([(10, 10, 40, 40)])))
     settle(window, lambda: not window.review.finding_faces, timeout=30)
     assert window.names_warning.cget("text") == "1 name can tell when or with what the photo was taken"
     window.neutral_names_button.invoke()
@@ -466,7 +467,7 @@ def test_the_window_warns_of_telling_names_and_offers_neutral_ones(open_window, 
 
 def test_show_covered_previews_the_chosen_style(open_window, tmp_path):
     photo = noise_png(tmp_path / "noise.png", 300, 200)
-    window = open_window([photo], detector_factory=lambda: FixedDetector([(100, 60, 180, 140)]))
+    window = open_window([photo], models_factory=lambda: Models(FixedDetector([(100, 60, 180, 140)])))
     settle(window, lambda: not window.review.finding_faces, timeout=30)
     centre = on_canvas(window, 140, 100)
 
@@ -488,7 +489,7 @@ def test_show_covered_previews_the_chosen_style(open_window, tmp_path):
 
 
 def test_an_empty_window_invites_drops_and_adds_what_is_dropped(open_window, tmp_path):
-    window = open_window([], detector_factory=lambda: FixedDetector([]))
+    window = open_window([], models_factory=lambda: Models(FixedDetector([])))
     assert window.accepts_drops, "tkdnd did not load from the tkinterdnd2 wheel"
     texts = [window.canvas.itemcget(item, "text") for item in window.canvas.find_withtag("all")
              if window.canvas.type(item) == "text"]

@@ -103,7 +103,7 @@ def png_bytes(width, height, bit_depth, colour_type, rows):
 def test_sixteen_bit_grey_png_is_scaled_not_clipped(tmp_path):
     levels = np.linspace(0, 65535, 64).astype(">u2")
     source = tmp_path / "grey16.png"
-    source.write_bytes(png_bytes(64, 4, 16, 0, [levels.tobytes()] * 4))
+    source.write_bytes(png_bytes(64, 20, 16, 0, [levels.tobytes()] * 20))
     grey = load_photo(source).rgb[..., 0].astype(int)
     assert np.abs(grey[0] - np.rint(levels / 257)).max() <= 1
 
@@ -111,7 +111,7 @@ def test_sixteen_bit_grey_png_is_scaled_not_clipped(tmp_path):
 def test_sixteen_bit_rgb_png_keeps_its_colours(tmp_path, exiftool):
     pixel = np.array([0xC8C8, 0x7878, 0x2828], dtype=">u2")  # 200, 120, 40 in 16 bits
     source = tmp_path / "rgb16.png"
-    source.write_bytes(png_bytes(8, 8, 16, 2, [np.tile(pixel, 8).tobytes()] * 8))
+    source.write_bytes(png_bytes(24, 24, 16, 2, [np.tile(pixel, 24).tobytes()] * 24))
     destination = tmp_path / "out.png"
     solid(source, destination, NoFaces())
     with Image.open(destination) as written:
@@ -121,22 +121,22 @@ def test_sixteen_bit_rgb_png_keeps_its_colours(tmp_path, exiftool):
 
 def test_palette_png_with_transparency_keeps_it(tmp_path):
     source = tmp_path / "palette.png"
-    image = Image.new("P", (8, 8), 1)
+    image = Image.new("P", (24, 24), 1)
     image.putpalette([0, 0, 0, 200, 120, 40] + [0] * 762)
-    image.paste(0, (0, 0, 4, 8))
+    image.paste(0, (0, 0, 12, 24))
     image.save(source, transparency=0)
     destination = tmp_path / "out.png"
     solid(source, destination, NoFaces())
     with Image.open(destination) as written:
         rgba = np.asarray(written.convert("RGBA"))
-    assert (rgba[:, :4, 3] == 0).all() and (rgba[:, 4:] == (200, 120, 40, 255)).all()
+    assert (rgba[:, :12, 3] == 0).all() and (rgba[:, 12:] == (200, 120, 40, 255)).all()
 
 
 def test_colour_under_transparent_pixels_is_not_kept_nor_shown(tmp_path):
     """Editors keep erased content under alpha 0; dropping alpha would bring it back."""
-    rgba = np.zeros((8, 8, 4), dtype=np.uint8)
+    rgba = np.zeros((24, 24, 4), dtype=np.uint8)
     rgba[..., :3] = (200, 30, 30)  # "erased" but still there
-    rgba[:, 4:, 3] = 255
+    rgba[:, 12:, 3] = 255
     source = tmp_path / "cut-out.png"
     Image.fromarray(rgba, "RGBA").save(source)
 
@@ -144,9 +144,9 @@ def test_colour_under_transparent_pixels_is_not_kept_nor_shown(tmp_path):
     solid(source, tmp_path / "out.jpg", NoFaces())
 
     kept = np.asarray(Image.open(tmp_path / "out.png"))
-    assert (kept[:, :4] == 0).all() and (kept[:, 4:] == (200, 30, 30, 255)).all()
+    assert (kept[:, :12] == 0).all() and (kept[:, 12:] == (200, 30, 30, 255)).all()
     flattened = np.asarray(Image.open(tmp_path / "out.jpg").convert("RGB")).astype(int)
-    assert (flattened[:, :3] > 240).all(), "the erased red came back when alpha was dropped"
+    assert (flattened[:, :10] > 240).all(), "the erased red came back when alpha was dropped"
 
 
 @pytest.mark.parametrize("profile, stored, expected", [
@@ -161,7 +161,7 @@ def test_wide_gamut_profiles_are_converted_to_srgb_before_they_are_dropped(
     tmp_path, exiftool, profile, stored, expected, extension
 ):
     source = tmp_path / f"phone{extension}"
-    Image.new("RGB", (16, 16), stored).save(source, icc_profile=profile(), quality=100, subsampling=0)
+    Image.new("RGB", (24, 24), stored).save(source, icc_profile=profile(), quality=100, subsampling=0)
     destination = tmp_path / f"out{extension}"
     solid(source, destination, NoFaces())
     with Image.open(destination) as written:

@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from anonymise.batch import Job
 from anonymise.errors import AnonymiseError
-from anonymise.worker import PhotoWorker, RunSettings
+from anonymise.run.plan import Job
+from anonymise.run.settings import CopySettings
+from anonymise.run.worker import PhotoWorker
 
 EXAMPLES = int(os.environ.get("ANONYMISE_FUZZ_EXAMPLES", "120"))
 
@@ -85,7 +86,7 @@ def mutated_photos(draw):
 
 @pytest.fixture(scope="module")
 def worker():
-    return PhotoWorker(RunSettings(detector="centerface"))
+    return PhotoWorker.loading_models(CopySettings(detector="centerface"))
 
 
 @settings(

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from anonymise.resume import LEGACY_MANIFEST_NAME, forget
+from anonymise.run.resume import LEGACY_MANIFEST_NAME, forget
 
 from test_cli import invoke, photos_in
-from test_folders import noise_jpeg
+from runs import noise_jpeg
 
 FAST = ["--detector", "fast"]
 

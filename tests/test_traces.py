@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -131,7 +130,7 @@ def test_the_desktop_window_leaves_nothing_but_the_copies(tmp_path, empty_home, 
         wait_until(lambda: window.review.photos and not window.review.finding_faces)
         window.save_button.invoke()
         wait_until(lambda: all(photo.saved_to for photo in window.review.photos))
-        window.worker.stop(timeout=30)
+        window.background.stop(timeout=30)
         window.root.destroy()
     """)
     photos, out = photo_folder(tmp_path), tmp_path / "out"

@@ -14,20 +14,20 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import typer
 
 from anonymise import __version__
+from anonymise.desktop.background import BackgroundWork, review_models
 from anonymise.desktop.review import Review
 from anonymise.desktop.window import ReviewWindow
-from anonymise.desktop.worker import Worker
-from anonymise.detectors import Detector, build_detector
+from anonymise.models import Models
 
 
 def open_window(
     paths: Sequence[Path],
     output: Optional[Path] = None,
-    detector_factory: Callable[[], Detector] = build_detector,
+    models_factory: Callable[[], Models] = review_models,
 ) -> ReviewWindow:
     """Create the window (not yet running its event loop) with ``paths`` being reviewed."""
     root, accepts_drops = _new_root()
-    window = ReviewWindow(root, Review(output=output), Worker(detector_factory), accepts_drops)
+    window = ReviewWindow(root, Review(output=output), BackgroundWork(models_factory), accepts_drops)
     root.update_idletasks()
     if paths:
         window.add_paths(list(paths))

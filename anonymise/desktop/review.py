@@ -15,12 +15,12 @@ from typing import List, Optional, Sequence, Set, Tuple
 import numpy as np
 from PIL import Image
 
-from anonymise.batch import default_output_root, plan_jobs
+from anonymise.run.plan import default_output_root, plan_jobs
 from anonymise.faces import Faces
 from anonymise.imagefile import is_supported
 from anonymise.names import tells_when_or_what
 from anonymise.pipeline import Options
-from anonymise.redactors import DEFAULT_STYLE, REDACTORS
+from anonymise.redactors import DEFAULT_STYLE, Redactor, build_redactor
 from anonymise.regions import Region, regions_from_faces
 
 # The detector name recorded for regions the user drew (it shows in reports).
@@ -163,6 +163,7 @@ class Review:
     neutral_names: bool = False
     options: Options = field(default_factory=Options)
     style: str = DEFAULT_STYLE
+    redactor: Redactor = field(default_factory=build_redactor)
     current: int = 0
 
     def add(self, paths: Sequence[Path]) -> Tuple[List[ReviewedPhoto], int]:
@@ -229,8 +230,8 @@ class Review:
         self._forget_saves()
 
     def change_style(self, style: str) -> None:
-        if style not in REDACTORS:
-            raise ValueError(f"unknown style {style!r}; choose from {', '.join(REDACTORS)}")
+        """Cover with ``style`` from now on; raises ``ValueError`` for a style there is not."""
+        self.redactor = build_redactor(style)
         self.style = style
         self._forget_saves()
 

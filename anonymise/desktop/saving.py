@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Sequence, Tuple
 
 from anonymise.errors import AnonymiseError
-from anonymise.imagefile import Frame, Photo, load_photo, save_photo
-from anonymise.pipeline import FileResult, FrameResult, opaque_where_covered
+from anonymise.imagefile import Photo, load_photo, save_photo
+from anonymise.pipeline import FileResult, FrameResult, cover_frame
 from anonymise.redactors import Redactor
 from anonymise.regions import Region
 
@@ -39,7 +39,5 @@ def save_reviewed_photo(
         raise PhotoChangedError("the photo changed on disk since it was reviewed: add it again")
     # The review shows the first frame, so only it is written: later frames of an
     # animation were never reviewed and must not go out uncovered.
-    reviewed = photo.frames[0]
-    rgb = redactor.redact(reviewed.rgb, regions)
-    save_photo(Photo((Frame(rgb, opaque_where_covered(reviewed.alpha, regions)),)), destination)
+    save_photo(Photo((cover_frame(photo.frames[0], regions, redactor),)), destination)
     return FileResult(source, destination, photo.width, photo.height, [FrameResult(list(regions))])

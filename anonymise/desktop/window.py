@@ -10,31 +10,18 @@ from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
 from typing import Iterable, Optional, Sequence, Set, Tuple
 
-import numpy as np
-from PIL import Image, ImageTk
-
-from anonymise.batch import UnsafeOutputError
-from anonymise.desktop.review import Review, ReviewedPhoto, ShownRegion, Status
-from anonymise.desktop.worker import FacesFound, PhotoFailed, PhotoSaved, Worker
+from anonymise.desktop.review import Review, ReviewedPhoto, Status
+from anonymise.desktop.background import BackgroundWork, FacesFound, PhotoFailed, PhotoSaved
+from anonymise.desktop.canvas import ERROR, PhotoCanvas
 from anonymise.detectors import SCORE_FLOOR
 from anonymise.imagefile import READABLE_EXTENSIONS
-from anonymise.redactors import REDACTORS, build_redactor
+from anonymise.redactors import REDACTORS
+from anonymise.run.plan import UnsafeOutputError
 
 TITLE = "Anonymise photos"
 POLL_MS = 50
 # Below this many screen pixels a press-and-release is a click, not a drag.
 DRAG_SLOP = 4
-# The photo is never enlarged more than this to fill the window: past it, pixels just blur.
-MOST_ENLARGEMENT = 2.0
-MARGIN = 12
-
-BACKDROP = "#2b2d31"
-COVERED = "#ffcc00"
-SHADOW = "#1a1a1a"
-UNCOVERED = "#e8e8e8"
-DRAWING = "#00d0ff"
-ERROR = "#c62828"
-ERROR_ON_BACKDROP = "#ff8a80"
 HINT = "Click a marked face to leave it uncovered (click again to undo)  ·  Drag a box round a missed face to cover it"
 
 
@@ -45,18 +32,14 @@ class ReviewWindow:
     are added.
     """
 
-    def __init__(self, root: tk.Tk, review: Review, worker: Worker, accepts_drops: bool) -> None:
+    def __init__(self, root: tk.Tk, review: Review, background: BackgroundWork, accepts_drops: bool) -> None:
         self.root = root
         self.review = review
-        self.worker = worker
+        self.background = background
         self.accepts_drops = accepts_drops
         self._saving: Set[int] = set()  # photos handed to the worker to save, not yet done
         self._save_failures = 0
         self._press: Optional[Tuple[int, int]] = None
-        self._rubber_band: Optional[int] = None
-        # The photo as last displayed and what it showed (photo, size, style, covered regions):
-        # redrawing the outlines after a click needs no resampling or covering.
-        self._shown_image: Optional[Tuple[tuple, ImageTk.PhotoImage]] = None
 
         root.title(TITLE)
         root.geometry("1180x780")
@@ -137,7 +120,8 @@ class ReviewWindow:
         viewer = ttk.Frame(body)
         viewer.columnconfigure(1, weight=1)
         viewer.rowconfigure(0, weight=1)
-        self.canvas = tk.Canvas(viewer, background=BACKDROP, highlightthickness=0, cursor="crosshair")
+        self.photo_canvas = PhotoCanvas(viewer, self.accepts_drops)
+        self.canvas = self.photo_canvas.widget
         self.canvas.grid(row=0, column=0, columnspan=3, sticky="nsew")
         self.previous_button = ttk.Button(viewer, text="◀ Previous", command=self.previous_photo)
         self.previous_button.grid(row=1, column=0, pady=6)
@@ -205,7 +189,7 @@ class ReviewWindow:
         first_new = len(self.review.photos) - len(added)
         for index, photo in enumerate(added, start=first_new):
             if photo.status is Status.FINDING_FACES:
-                self.worker.find_faces(index, photo.source)
+                self.background.find_faces(index, photo.source)
         if added:
             self.review.go_to(first_new)
         if skipped:
@@ -246,22 +230,17 @@ class ReviewWindow:
         if self._press is None or not self._editable():
             return
         x0, y0 = self._press
-        if self._rubber_band is None:
-            if max(abs(event.x - x0), abs(event.y - y0)) < DRAG_SLOP:
-                return
-            self._rubber_band = self.canvas.create_rectangle(
-                x0, y0, event.x, event.y, outline=DRAWING, width=2, dash=(6, 3)
-            )
-        self.canvas.coords(self._rubber_band, x0, y0, event.x, event.y)
+        if not self.photo_canvas.dragging and max(abs(event.x - x0), abs(event.y - y0)) < DRAG_SLOP:
+            return
+        self.photo_canvas.drag_box(x0, y0, event.x, event.y)
 
     def on_release(self, event: tk.Event) -> None:
         press, self._press = self._press, None
         photo = self.review.current_photo
         if press is None or photo is None or not self._editable():
             return
-        if self._rubber_band is not None:
-            self.canvas.delete(self._rubber_band)
-            self._rubber_band = None
+        if self.photo_canvas.dragging:
+            self.photo_canvas.end_drag()
             x1, y1 = self._to_photo(*press)
             x2, y2 = self._to_photo(event.x, event.y)
             changed = photo.draw_box(x1, y1, x2, y2)
@@ -282,12 +261,12 @@ class ReviewWindow:
         """Write every reviewed photo's copy with the regions shown, on the worker thread."""
         if self._saving or self.review.finding_faces:
             return
-        redactor = build_redactor(self.review.style)
+        redactor = self.review.redactor
         self._save_failures = 0
         for index, photo in enumerate(self.review.photos):
             if photo.can_be_saved:
                 self._saving.add(index)
-                self.worker.save(
+                self.background.save(
                     index, photo.source, photo.destination,
                     photo.covered_regions(self.review.options), redactor,
                     (photo.width, photo.height),
@@ -342,8 +321,8 @@ class ReviewWindow:
 
     def _poll(self) -> None:
         changed = False
-        while not self.worker.results.empty():
-            self._apply(self.worker.results.get_nowait())
+        while not self.background.results.empty():
+            self._apply(self.background.results.get_nowait())
             changed = True
         if changed:
             self.refresh()
@@ -368,7 +347,7 @@ class ReviewWindow:
     def refresh(self) -> None:
         """Redraw everything from the model: list, photo, caption, buttons, status."""
         self._refresh_list()
-        self._draw_photo()
+        self.photo_canvas.draw(self.review, self.show_covered.get())
         self._refresh_caption()
         self._refresh_controls()
         self._refresh_status()
@@ -396,92 +375,9 @@ class ReviewWindow:
             return f"{count}  ⚠ not saved"
         return f"{count}  ✓ saved" if photo.saved_to else count
 
-    def _draw_photo(self) -> None:
-        canvas = self.canvas
-        canvas.delete("all")
-        self._rubber_band = None
-        width, height = canvas.winfo_width(), canvas.winfo_height()
-        photo = self.review.current_photo
-        if photo is None:
-            self._draw_drop_zone(width, height)
-        elif photo.status is Status.FINDING_FACES:
-            self._centre_text(width, height, f"Finding faces in {photo.name}…")
-        elif photo.status is Status.FAILED:
-            self._centre_text(
-                width, height, f"{photo.name} cannot be anonymised:\n{photo.problem}", ERROR_ON_BACKDROP
-            )
-        else:
-            self._draw_regions_on_photo(photo, width, height)
-
-    def _draw_drop_zone(self, width: int, height: int) -> None:
-        inset = 40
-        self.canvas.create_rectangle(
-            inset, inset, width - inset, height - inset, outline="#8a8f98", width=2, dash=(8, 6)
-        )
-        if self.accepts_drops:
-            headline, detail = "Drop photos or folders here", "or choose them with Add photos…"
-        else:
-            headline, detail = "Choose photos with Add photos…", ""
-        self.canvas.create_text(
-            width / 2, height / 2 - 14, text=headline, fill="#f0f0f0", font=("TkDefaultFont", 18)
-        )
-        self.canvas.create_text(
-            width / 2, height / 2 + 18, text=detail, fill="#b8bcc4", font=("TkDefaultFont", 11)
-        )
-
-    def _centre_text(self, width: int, height: int, text: str, colour: str = "#f0f0f0") -> None:
-        self.canvas.create_text(
-            width / 2, height / 2, text=text, fill=colour,
-            font=("TkDefaultFont", 13), justify="center", width=max(width - 80, 200),
-        )
-
-    def _draw_regions_on_photo(self, photo: ReviewedPhoto, width: int, height: int) -> None:
-        scale, left, top = self.photo_placement()
-        # Rounded as shown_regions rounds, so the covered regions fit this size exactly.
-        size = (round(photo.width * scale), round(photo.height * scale))
-        covered = tuple(photo.covered_regions(self.review.options, scale)) if self.show_covered.get() else ()
-        shows = (self.review.current, size, self.review.style, covered)
-        if self._shown_image is None or self._shown_image[0] != shows:
-            image = photo.preview.resize(size, Image.Resampling.LANCZOS)
-            if covered:
-                redactor = build_redactor(self.review.style)
-                image = Image.fromarray(redactor.redact(np.asarray(image), covered))
-            self._shown_image = (shows, ImageTk.PhotoImage(image, master=self.root))
-        self.canvas.create_image(left, top, image=self._shown_image[1], anchor="nw")
-        for shown in photo.shown_regions(self.review.options):
-            self._draw_region(shown, scale, left, top)
-        if photo.problem:
-            self.canvas.create_rectangle(0, 0, width, 30, fill=ERROR, outline="")
-            self.canvas.create_text(
-                10, 15, text=photo.problem, fill="white", anchor="w", font=("TkDefaultFont", 10, "bold")
-            )
-
-    def _draw_region(self, shown: ShownRegion, scale: float, left: float, top: float) -> None:
-        region = shown.region
-        if region.shape == "ellipse":
-            x1, y1, x2, y2 = region.outline
-            draw = self.canvas.create_oval
-        else:
-            x1, y1, x2, y2 = region.box
-            draw = self.canvas.create_rectangle
-        coords = (left + x1 * scale, top + y1 * scale, left + x2 * scale, top + y2 * scale)
-        if shown.covered:
-            # A dark line under the bright one keeps the outline visible on any background.
-            draw(*coords, outline=SHADOW, width=5)
-            draw(*coords, outline=COVERED, width=3, tags=("region", "covered", shown.origin.value))
-        else:
-            draw(*coords, outline=SHADOW, width=3)
-            draw(*coords, outline=UNCOVERED, width=1, dash=(4, 4), tags=("region", "uncovered"))
-
     def photo_placement(self) -> Tuple[float, float, float]:
         """(scale, left, top): where the current photo sits on the canvas."""
-        photo = self.review.current_photo
-        width = max(self.canvas.winfo_width() - 2 * MARGIN, 1)
-        height = max(self.canvas.winfo_height() - 2 * MARGIN, 1)
-        scale = min(width / photo.width, height / photo.height, MOST_ENLARGEMENT)
-        left = MARGIN + (width - photo.width * scale) / 2
-        top = MARGIN + (height - photo.height * scale) / 2
-        return scale, left, top
+        return self.photo_canvas.placement(self.review.current_photo)
 
     def _to_photo(self, x: float, y: float) -> Tuple[float, float]:
         scale, left, top = self.photo_placement()

@@ -56,10 +56,6 @@ class BlazeFace(Detector):
         # Both ranges often find the same face: report it once.
         return Faces(xyxy, [f[1] for f in found], [f[2] for f in found]).merged()
 
-    def close(self) -> None:
-        for model in self._models.values():
-            model.close()
-
 
 @contextlib.contextmanager
 def _native_stderr_silenced():

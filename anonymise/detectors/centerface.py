@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from importlib import resources
 from typing import List, Sequence, Tuple
 
@@ -18,21 +17,12 @@ _OUTPUTS = ["537", "538", "539", "540"]  # heatmap, box scale, centre offset, la
 _STRIDE = 4  # one heatmap cell per 4x4 input pixels
 _ALIGN = 32  # the network's input sides must be multiples of 32
 _PASS_NMS_IOU = 0.3
-# Threads one inference may use; 0 lets onnxruntime take one per core.
-_inference_threads = 0
 
 
-def set_inference_threads(count: int) -> None:
-    """Use at most ``count`` threads per inference (0: one per core) in sessions loaded
-    after this. The workers of a parallel run each take their share of the cores: with
-    more threads than cores, onnxruntime's spinning threads slow every worker down."""
-    global _inference_threads
-    _inference_threads = count
-
-
-@lru_cache(maxsize=None)
 def _load_session(threads: int):
-    """One onnxruntime session per process and thread count, shared by every CenterFace pass."""
+    """An onnxruntime session of CenterFace using at most ``threads`` threads per inference
+    (0: one per core). The workers of a parallel run each take their share of the cores:
+    with more threads than cores, onnxruntime's spinning threads slow every worker down."""
     import onnx
     import onnxruntime
 
@@ -61,11 +51,11 @@ def _load_session(threads: int):
 class CenterFace(Detector):
     """CenterFace once over the whole photo, resized by ``scale``."""
 
-    def __init__(self, scale: float = 1.0, max_megapixels: float = 0.0) -> None:
+    def __init__(self, scale: float = 1.0, max_megapixels: float = 0.0, threads: int = 0) -> None:
         self.scale = float(scale)
         self.max_megapixels = max_megapixels
         self.name = "centerface" if self.scale == 1.0 else f"centerface@{self.scale:g}x"
-        self._session = _load_session(_inference_threads)
+        self._session = _load_session(threads)
 
     def detect(self, rgb: np.ndarray) -> Faces:
         scale = _capped_scale(rgb, self.scale, self.max_megapixels)
@@ -92,6 +82,7 @@ class MultiScaleCenterFace(Detector):
         candidate_score: float = 0.08,
         tile: int = 128,
         margin: int = 12,
+        threads: int = 0,
     ) -> None:
         self.scale = scale  # of the first pass
         self.zoom = zoom  # of the tiles, relative to the first pass
@@ -100,7 +91,7 @@ class MultiScaleCenterFace(Detector):
         self.candidate_score = candidate_score
         self.tile = tile  # px at the first pass's scale
         self.margin = margin  # context round each tile, px at the first pass's scale
-        self._session = _load_session(_inference_threads)
+        self._session = _load_session(threads)
 
     def detect(self, rgb: np.ndarray) -> Faces:
         base_scale = _capped_scale(rgb, self.scale, self.max_megapixels)

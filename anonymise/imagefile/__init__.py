@@ -15,16 +15,23 @@ from anonymise.imagefile.formats import (
     output_name,
 )
 from anonymise.imagefile.photo import Frame, Photo
-from anonymise.imagefile.reading import frame_from_image, load_photo
+from anonymise.imagefile.reading import (
+    MIN_SIDE, TooLargeError, TooSmallError, check_photo_file, frame_from_image, load_photo, refuse_size,
+    refuse_what_is_not_a_photo, why_unreadable,
+)
 from anonymise.imagefile.structure import disallowed_parts
 from anonymise.imagefile.writing import image_from_frame, save_photo
 
 __all__ = [
+    "MIN_SIDE",
     "OUTPUT_FORMATS",
     "READABLE_EXTENSIONS",
     "Frame",
     "OutputFormat",
     "Photo",
+    "TooLargeError",
+    "TooSmallError",
+    "check_photo_file",
     "disallowed_parts",
     "format_named_by",
     "frame_from_image",
@@ -33,5 +40,8 @@ __all__ = [
     "load_photo",
     "output_format",
     "output_name",
+    "refuse_size",
+    "refuse_what_is_not_a_photo",
     "save_photo",
+    "why_unreadable",
 ]

@@ -43,7 +43,3 @@ class Photo:
     @property
     def height(self) -> int:
         return self.rgb.shape[0]
-
-
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__

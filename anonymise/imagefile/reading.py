@@ -1,18 +1,43 @@
-"""Decoding at the edge: every frame upright, in sRGB, as ``uint8`` pixels and nothing else."""
+"""Decoding at the edge: every frame upright, in sRGB, as ``uint8`` pixels and nothing else.
+
+Every check a photo must pass before it is anonymised happens here, so every door (the
+command line, the window, the Python API, a cluster) refuses the same photos in the same
+words: not a photo, unreadable, empty, a decompression bomb, too small to hold a face
+anonymise could find.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
+import os
+import stat
+import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from anonymise.errors import NotAnImageError, UnreadableImageError
+from anonymise.errors import NotAnImageError, UnreadableImageError, one_line
 from anonymise.imagefile.formats import STEREO_PAIR_EXTENSIONS, is_supported
-from anonymise.imagefile.photo import Frame, Photo, one_line
+from anonymise.imagefile.photo import Frame, Photo
+
+# Photos with a side shorter than this are not anonymised: a face that fills the whole
+# picture would be too small for the detector to find (CenterFace scores a face 20 px wide
+# at 0.5, one 16 px wide at 0.2 and one 12 px wide at 0.11; see docs/folders.md), yet
+# could still be recognised.
+MIN_SIDE = 20
+
+
+class TooLargeError(UnreadableImageError):
+    """More pixels than Pillow's decompression-bomb limit."""
+
+
+class TooSmallError(NotAnImageError):
+    """Too small for a face in it to be found."""
 
 # pillow-heif applies the HEIF container's rotation and mirroring itself while decoding and
 # reports EXIF orientation 1, so HEIC photos are not turned twice.
@@ -38,19 +63,86 @@ _PROFILE_MODES = {b"RGB ": "RGB", b"GRAY": "L", b"CMYK": "CMYK"}
 
 
 def load_photo(path: Path) -> Photo:
-    """Decode every frame of ``path`` upright and in sRGB, keeping only pixels and timing."""
-    if not is_supported(path):
-        raise NotAnImageError(f"not a supported photo type ({path.suffix or 'no extension'})")
+    """Decode every frame of ``path`` upright and in sRGB, keeping only pixels and timing.
+
+    Raises ``NotAnImageError`` for what is not a photo to anonymise (another kind of file,
+    a photo too small to hold a face anonymise could find) and ``UnreadableImageError``
+    for a photo that cannot be read, each with a one-line reason.
+    """
+    check_photo_file(path)
     try:
-        with Image.open(path) as image:
+        with _decompression_bombs_refused(), Image.open(path) as image:
+            refuse_size(*image.size)
             photo = _photo_from_file(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            Image.DecompressionBombError) as error:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise UnreadableImageError(f"cannot read image: {one_line(error)}") from None
     # A .jps is a plain JPEG that viewers show as a stereo pair: its name is all that says so.
     if path.suffix.lower() in STEREO_PAIR_EXTENSIONS:
         return Photo(photo.frames, photo.loop, views=2)
     return photo
+
+
+def check_photo_file(path: Path) -> None:
+    """The checks on the file itself, before it is opened: a photo type, a regular file
+    that can be read and is not empty. Raises as ``load_photo`` does."""
+    refuse_what_is_not_a_photo(path)
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        raise UnreadableImageError(why_unreadable(path, error)) from None
+    if not stat.S_ISREG(status.st_mode):
+        raise NotAnImageError("not a regular file (a device, pipe or socket)")
+    if status.st_size == 0:
+        raise UnreadableImageError("empty file (0 bytes)")
+
+
+def refuse_what_is_not_a_photo(source: Path) -> None:
+    """Raise ``NotAnImageError`` unless the name says it is a photo type anonymise reads.
+
+    Plans list links to folders among the files, since they are not followed: say so.
+    """
+    if os.path.isdir(source):
+        raise NotAnImageError("a link to a folder (links to folders are not followed)")
+    if not is_supported(source):
+        raise NotAnImageError(f"not a supported photo type ({source.suffix or 'no extension'})")
+
+
+def refuse_size(width: int, height: int) -> None:
+    """Raise ``TooSmallError`` for a picture too small to check for faces."""
+    if min(width, height) < MIN_SIDE:
+        raise TooSmallError(
+            f"too small to check for faces ({width}×{height} pixels; "
+            f"anonymise needs at least {MIN_SIDE} on each side)"
+        )
+
+
+def why_unreadable(source: Path, error: OSError) -> str:
+    """A one-line reason for an ``OSError`` met opening or reading ``source``."""
+    if isinstance(error, FileNotFoundError):
+        if os.path.islink(source):
+            return "broken symbolic link: its target does not exist"
+        return "the file disappeared before it could be read"
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if isinstance(error, PermissionError):
+        return "cannot read the file: permission denied"
+    return f"cannot read the file: {error.strerror or error}"
+
+
+@contextlib.contextmanager
+def _decompression_bombs_refused() -> Iterator[None]:
+    """Pillow raises past twice its pixel limit and only warns between it and twice it:
+    refuse both alike. Decoders' other warnings (odd EXIF and the like) are only noise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise TooLargeError(
+                f"too large to open safely: more than {Image.MAX_IMAGE_PIXELS:,} pixels "
+                "(Pillow's limit against decompression bombs)"
+            ) from None
 
 
 def _photo_from_file(image: Image.Image) -> Photo:

@@ -10,9 +10,9 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 from PIL import Image
 
-from anonymise.errors import UncleanOutputError, WriteError
+from anonymise.errors import UncleanOutputError, WriteError, one_line
 from anonymise.imagefile.formats import OutputFormat, format_named_by
-from anonymise.imagefile.photo import Frame, Photo, one_line
+from anonymise.imagefile.photo import Frame, Photo
 from anonymise.imagefile.structure import disallowed_parts
 from anonymise.tempfiles import temporary_beside
 

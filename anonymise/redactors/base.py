@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Sequence
+from typing import Any, Dict, Sequence, Tuple
 
 import numpy as np
 
 from anonymise.regions import Region
+
+
+class StyleOptionError(ValueError):
+    """Style options that do not fit: ``options`` the ``style`` does not take (the styles in
+    ``takers`` do), or, with ``conflict``, options of the style that exclude each other."""
+
+    def __init__(self, message: str, style: str, options: Tuple[str, ...], takers: Tuple[str, ...] = (),
+                 conflict: bool = False) -> None:
+        super().__init__(message)
+        self.style, self.options, self.takers, self.conflict = style, options, takers, conflict
 
 
 class Redactor(ABC):
@@ -18,6 +28,12 @@ class Redactor(ABC):
     """
 
     name: str
+    # The keyword options the style takes (see build_redactor).
+    options: Tuple[str, ...] = ()
+
+    def key(self) -> Dict[str, Any]:
+        """What makes this style's covers what they are, for the fingerprint of a copy."""
+        return {"style": self.name}
 
     def redact(self, rgb: np.ndarray, regions: Sequence[Region]) -> np.ndarray:
         out = rgb.copy()

@@ -44,6 +44,7 @@ class CoarseRedactor(Redactor):
     # How much stronger the noise is drawn than ``noise``, for styles that smooth some of it
     # away afterwards: what survives in the output is what counts.
     noise_gain = 1.0
+    options = ("detail", "noise", "seed")
 
     def __init__(self, detail: int = DEFAULT_DETAIL, noise: float = CELL_NOISE, seed: Optional[int] = None):
         if detail < 1:
@@ -52,7 +53,16 @@ class CoarseRedactor(Redactor):
         self.noise = noise
         # Fresh OS entropy unless a seed is given (for reproducible docs and tests): the
         # noise must not be predictable by someone holding the output.
+        self._seed = seed
         self._rng = np.random.default_rng(seed)
+
+    def key(self) -> dict:
+        return {"style": self.name, "detail": self.detail, "noise": self.noise}
+
+    def __setstate__(self, state: dict) -> None:
+        # Sent to a worker process: draw fresh noise there, not a copy of this stream.
+        self.__dict__.update(state)
+        self._rng = np.random.default_rng(self._seed)
 
     def noisy_cells(self, patch: np.ndarray) -> np.ndarray:
         """The patch's cell averages with noise added, as ``float32`` (cells down, cells across, 3)."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from anonymise.redactors.base import Redactor
+from anonymise.redactors.base import Redactor, StyleOptionError
 from anonymise.redactors.emoji_art import DEFAULT_EMOJI, EMOJIS, Colour, DrawnEmoji
 
 # A user's picture is kept at most this large: enough for a face filling a photo, small
@@ -28,10 +30,13 @@ class PictureEmoji:
 
     def __init__(self, path: Path) -> None:
         try:
-            with Image.open(path) as picture:
+            data = Path(path).read_bytes()
+            with Image.open(io.BytesIO(data)) as picture:
                 rgba = picture.convert("RGBA")
         except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as error:
             raise ValueError(f"cannot read the emoji picture {path}: {error}") from None
+        # The picture read is the picture drawn: a file edited since counts as another.
+        self.sha256 = hashlib.sha256(data).hexdigest()
         flat = Image.new("RGBA", rgba.size, self.backing + (255,))
         self.picture = Image.alpha_composite(flat, rgba).convert("RGB")
         self.picture.thumbnail((_MAX_PICTURE_SIDE, _MAX_PICTURE_SIDE), Image.Resampling.LANCZOS)
@@ -60,10 +65,12 @@ class EmojiRedactor(Redactor):
     """
 
     name = "emoji"
+    options = ("emoji", "emoji_file")
 
     def __init__(self, emoji: Optional[str] = None, emoji_file: Optional[Union[str, Path]] = None) -> None:
         if emoji is not None and emoji_file is not None:
-            raise ValueError("choose an emoji or an emoji file, not both")
+            raise StyleOptionError("choose an emoji or an emoji file, not both", self.name, self.options,
+                                   conflict=True)
         if emoji_file is not None:
             self.art: Union[DrawnEmoji, PictureEmoji] = PictureEmoji(Path(emoji_file))
         else:
@@ -71,6 +78,12 @@ class EmojiRedactor(Redactor):
             if emoji not in EMOJIS:
                 raise ValueError(f"unknown emoji {emoji!r}; choose from {', '.join(EMOJIS)}")
             self.art = EMOJIS[emoji]
+        self.emoji = emoji
+
+    def key(self) -> Dict[str, Any]:
+        if isinstance(self.art, PictureEmoji):
+            return {"style": self.name, "emoji_file_sha256": self.art.sha256}
+        return {"style": self.name, "emoji": self.emoji}
 
     def cover(self, patch: np.ndarray, mask: np.ndarray) -> np.ndarray:
         height, width = patch.shape[:2]

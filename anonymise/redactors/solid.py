@@ -17,9 +17,13 @@ class SolidRedactor(Redactor):
     """
 
     name = "solid"
+    options = ("colour",)
 
     def __init__(self, colour: Tuple[int, int, int] = (0, 0, 0)) -> None:
         self.colour = np.array(colour, dtype=np.uint8)
+
+    def key(self):
+        return {"style": self.name, "colour": [int(c) for c in self.colour]}
 
     def cover(self, patch: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.colour, patch.shape)

@@ -13,16 +13,17 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from anonymise.batch import Plan
 from anonymise.names import tells_when_or_what
-from anonymise.report import FAILED, OK, SKIPPED, UP_TO_DATE, ReportWriter
-from anonymise.run import Run, Totals
-from anonymise.worker import Outcome, RunSettings
+from anonymise.run.local import LocalRun
+from anonymise.run.outcome import FAILED, OK, SKIPPED, UP_TO_DATE, Outcome, Totals
+from anonymise.run.plan import Plan
+from anonymise.run.report import ReportWriter
+from anonymise.run.settings import CopySettings, RunOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The shell's code for a command stopped by Ctrl-C (128 + SIGINT), so scripts can tell an
@@ -42,23 +43,26 @@ def say(text: str) -> None:
     stderr.print(text, markup=False, soft_wrap=True)
 
 
+# Makes the run of a command (the local one by default), given where its warnings go.
+RunFactory = Callable[[Plan, CopySettings, RunOptions, Callable[[str], None]], LocalRun]
+
+
 def run_command(
     plan: Plan,
-    settings: RunSettings,
-    *,
-    jobs: int,
-    overwrite: bool = False,
-    dry_run: bool = False,
+    settings: CopySettings,
+    options: RunOptions,
     report: Optional[Path] = None,
-    quiet: bool = False,
-    json_summary: bool = False,
-    debug: bool = False,
+    make_run: RunFactory = LocalRun,
 ) -> int:
-    """Run ``plan`` as the command line does, and return the exit status."""
+    """Run ``plan`` as the command line does, and return the exit status.
+
+    ``make_run`` builds the run; any engine whose run gives ``outcomes()``, ``totals``,
+    ``stopping``, ``stop_reason`` and ``request_stop()`` as ``LocalRun`` does is shown alike.
+    """
     try:
-        return _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_summary, debug)
+        return _run_command(plan, settings, options, report, make_run)
     except Exception as error:
-        if debug:
+        if options.debug:
             raise
         say(f"Error: unexpected {type(error).__name__}: {printable(error)} (run again with --debug for details)")
         return EXIT_FAILED
@@ -99,9 +103,11 @@ class TellingNames:
         )
 
 
-def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_summary, debug) -> int:
-    warn = Warnings(quiet)
-    run = Run(plan, settings, jobs=jobs, overwrite=overwrite, dry_run=dry_run, debug=debug, warn=warn)
+def _run_command(
+    plan: Plan, settings: CopySettings, options: RunOptions, report: Optional[Path], make_run: RunFactory
+) -> int:
+    warn = Warnings(options.quiet)
+    run = make_run(plan, settings, options, warn)
     if report is not None and plan.holds(report):
         warn(f"the report {report} is inside the output folder, which is what gets published, and it "
              "names every input file: keep it elsewhere")
@@ -113,7 +119,7 @@ def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_s
         return EXIT_FAILED
     interrupted = False
     try:
-        with _progress(plan.total, enabled=stderr.is_terminal and not quiet) as advance, \
+        with _progress(plan.total, enabled=stderr.is_terminal and not options.quiet) as advance, \
                 _ctrl_c_finishes_photos_in_progress(run):
             try:
                 for outcome in run.outcomes():
@@ -121,7 +127,7 @@ def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_s
                         report_writer.add(outcome.entry)
                     if not plan.neutral_names:
                         telling_names.add(outcome)
-                    _print_outcome(outcome, dry_run, quiet, json_summary)
+                    _print_outcome(outcome, options)
                     advance()
             except KeyboardInterrupt:
                 interrupted = True
@@ -130,7 +136,7 @@ def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_s
             report_writer.discard()
         raise
     # A Ctrl-C during the last photos interrupts nothing: they were all done.
-    interrupted = interrupted or (run.stop_requested and run.totals.not_processed > 0)
+    interrupted = interrupted or (run.stopping.requested and run.totals.not_processed > 0)
     report_failed = False
     if report_writer is not None:
         try:
@@ -140,34 +146,34 @@ def _run_command(plan, settings, jobs, overwrite, dry_run, report, quiet, json_s
             report, report_failed = None, True
     if telling_names.count:
         warn(telling_names.warning())
-    _print_summary(run, report, interrupted, quiet, json_summary, warn.said)
+    _print_summary(run, options, report, interrupted, warn.said)
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if run.totals.failed or run.stop_reason or report_failed else EXIT_OK
 
 
-def _print_outcome(outcome: Outcome, dry_run: bool, quiet: bool, json_summary: bool) -> None:
+def _print_outcome(outcome: Outcome, options: RunOptions) -> None:
     entry = outcome.entry
-    if entry.status == FAILED or (entry.status == SKIPPED and not quiet):
+    if entry.status == FAILED or (entry.status == SKIPPED and not options.quiet):
         say(f"{entry.status}: {printable(entry.input)}: {printable(entry.reason)}")
         if outcome.debug_traceback:
             say(outcome.debug_traceback.rstrip())
-    elif dry_run and entry.status == OK:
+    elif options.dry_run and entry.status == OK:
         line = f"{printable(entry.input)} -> {printable(entry.output)}"
-        if not json_summary:
+        if not options.json_summary:
             print(line, flush=True)
-        elif not quiet:
+        elif not options.quiet:
             say(line)
 
 
 def _print_summary(
-    run: Run, report: Optional[Path], interrupted: bool, quiet: bool, json_summary: bool, warnings: List[str]
+    run: LocalRun, options: RunOptions, report: Optional[Path], interrupted: bool, warnings: List[str]
 ) -> None:
     totals = run.totals
-    if json_summary:
-        print(json.dumps(_summary_json(totals, run, report, interrupted, warnings)), flush=True)
-    if not quiet:
-        say(_summary_line(totals, run.dry_run))
+    if options.json_summary:
+        print(json.dumps(_summary_json(totals, run, options, report, interrupted, warnings)), flush=True)
+    if not options.quiet:
+        say(_summary_line(totals, options.dry_run))
         if report is not None:
             say(f"Report: {printable(report)}")
     if run.stop_reason is not None:
@@ -202,7 +208,9 @@ def _verification_note(found: int) -> str:
     return f" ({found} found only by the verification pass)" if found else ""
 
 
-def _summary_json(totals: Totals, run: Run, report: Optional[Path], interrupted: bool, warnings: List[str]) -> dict:
+def _summary_json(
+    totals: Totals, run: LocalRun, options: RunOptions, report: Optional[Path], interrupted: bool, warnings: List[str]
+) -> dict:
     return {
         "written": totals.written,
         "faces_covered": totals.faces_covered,
@@ -215,7 +223,7 @@ def _summary_json(totals: Totals, run: Run, report: Optional[Path], interrupted:
         "photos_per_second": round(totals.photos_per_second, 3),
         "interrupted": interrupted,
         "stopped_because": run.stop_reason,
-        "dry_run": run.dry_run,
+        "dry_run": options.dry_run,
         "report": str(report) if report is not None else None,
         "warnings": warnings,
     }
@@ -243,14 +251,14 @@ def _progress(total: int, enabled: bool) -> Iterator:
 
 
 @contextlib.contextmanager
-def _ctrl_c_finishes_photos_in_progress(run: Run) -> Iterator[None]:
+def _ctrl_c_finishes_photos_in_progress(run: LocalRun) -> Iterator[None]:
     """First Ctrl-C: finish the photos in progress, start no more. Second: stop at once."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
 
     def on_ctrl_c(signum, frame) -> None:
-        if run.stop_requested:
+        if run.stopping.requested:
             raise KeyboardInterrupt
         run.request_stop()
         say("Stopping once the photos in progress are written (Ctrl-C again to stop at once)…")

@@ -16,10 +16,10 @@ from typing import Callable, Optional, Sequence, Tuple, Union
 from PIL import Image
 
 from anonymise.desktop.saving import save_reviewed_photo
-from anonymise.detectors import Detector
 from anonymise.errors import AnonymiseError
 from anonymise.faces import Faces
 from anonymise.imagefile import load_photo
+from anonymise.models import Models, build_models
 from anonymise.pipeline import FileResult
 from anonymise.redactors import Redactor
 from anonymise.regions import Region
@@ -72,19 +72,25 @@ class _Save:
     reviewed_size: Tuple[int, int]
 
 
-class Worker:
+def review_models() -> Models:
+    """The models of the review: the detector only, since the user checks what it found."""
+    return build_models(verify=False)
+
+
+class BackgroundWork:
     """Runs tasks one at a time, in the order given, on a daemon thread.
 
-    ``detector_factory`` is called once, on the worker thread, when the first photo needs
-    it: the window appears at once instead of after the models have loaded.
+    ``models_factory`` is called once, on that thread, when the first photo needs it: the
+    window appears at once instead of after the models have loaded. Each inference may use
+    every core: the window works on one photo at a time.
     """
 
-    def __init__(self, detector_factory: Callable[[], Detector]) -> None:
+    def __init__(self, models_factory: Callable[[], Models] = review_models) -> None:
         self.results: "queue.Queue[Result]" = queue.Queue()
         self._tasks: "queue.Queue[Optional[Union[_FindFaces, _Save]]]" = queue.Queue()
-        self._detector_factory = detector_factory
-        self._detector: Optional[Detector] = None
-        self._thread = threading.Thread(target=self._run, name="anonymise-worker", daemon=True)
+        self._models_factory = models_factory
+        self._models: Optional[Models] = None
+        self._thread = threading.Thread(target=self._run, name="anonymise-background", daemon=True)
         self._thread.start()
 
     def find_faces(self, photo: int, source: Path) -> None:
@@ -131,9 +137,9 @@ class Worker:
             )
             return PhotoSaved(task.photo, result)
         photo = load_photo(task.source)
-        if self._detector is None:
-            self._detector = self._detector_factory()
-        candidates = self._detector.detect(photo.rgb)
+        if self._models is None:
+            self._models = self._models_factory()
+        candidates = self._models.detector.detect(photo.rgb)
         preview = Image.fromarray(photo.rgb)
         preview.thumbnail((PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE), Image.Resampling.LANCZOS)
         return FacesFound(task.photo, photo.width, photo.height, candidates, preview)

@@ -38,9 +38,11 @@ import secrets
 import sqlite3
 import stat
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Dict, Optional
 
 import platformdirs
+
+from anonymise.run.plan import Job
 
 # Where earlier versions kept their records: in the output folder itself.
 LEGACY_MANIFEST_NAME = ".anonymise-done.sqlite3"
@@ -285,3 +287,81 @@ def _state_error(path: Path, error: BaseException) -> ResumeStateError:
         or "disk is full" in str(error)
     )
     return ResumeStateError(f"cannot record progress in {path}: {error}", disk_full=disk_full)
+
+
+class ResumeRecords:
+    """The resume state of every output folder of a run, opened as the run reaches each.
+
+    Told problems that do not fail a photo through ``warn`` (records that cannot be
+    kept: the run goes on, and a re-run redoes those photos), and a full disk through
+    ``disk_full``, which stops the run.
+    """
+
+    def __init__(self, read_only: bool, warn: Callable[[str], None], disk_full: Callable[[str], None]) -> None:
+        self.read_only = read_only
+        self._warn, self._disk_full = warn, disk_full
+        self._states: Dict[Path, Optional[ResumeState]] = {}
+
+    def complete(self, job: Job, settings_key: str) -> bool:
+        """Whether the job's copy is complete from an earlier run, as these settings make it."""
+        state = self._state(job.root)
+        if state is None:
+            return False
+        try:
+            return state.is_complete(job.destination, job.source, settings_key)
+        except ResumeStateError as error:
+            self._give_up(job.root, error)
+            return False
+
+    def record(self, job: Job, fingerprint: bytes) -> None:
+        """Note the job's copy as complete; only once it is renamed into place and synced."""
+        state = self._state(job.root)
+        if state is None:
+            return
+        try:
+            state.record(job.destination, fingerprint)
+        except ResumeStateError as error:
+            self._give_up(job.root, error)
+
+    def close(self) -> None:
+        for state in self._states.values():
+            if state is not None:
+                state.close()
+
+    def _state(self, root: Path) -> Optional[ResumeState]:
+        if root not in self._states:
+            self._remove_legacy_manifest(root)
+            try:
+                self._states[root] = ResumeState(root, read_only=self.read_only)
+            except ResumeStateError as error:
+                self._states[root] = None
+                self._give_up(root, error)
+        return self._states[root]
+
+    def _remove_legacy_manifest(self, root: Path) -> None:
+        """Earlier versions kept their records in the output folder, where they could tie
+        the published copies to the originals: delete them (their copies are redone)."""
+        if not (root / LEGACY_MANIFEST_NAME).exists():
+            return
+        why = "it ties the copies to the original files, and resume state is now kept outside the output folder"
+        if self.read_only:
+            self._warn(f"{root / LEGACY_MANIFEST_NAME} will be deleted by a run: {why}")
+            return
+        try:
+            remove_legacy_manifest(root)
+        except OSError as error:
+            self._warn(f"cannot delete {root / LEGACY_MANIFEST_NAME} ({error.strerror or error}): delete it "
+                       f"before publishing the folder, {why}")
+            return
+        self._warn(f"deleted {root / LEGACY_MANIFEST_NAME} left by an earlier version: {why}; the copies "
+                   "it covered are redone")
+
+    def _give_up(self, root: Path, error: ResumeStateError) -> None:
+        state = self._states.get(root)
+        if state is not None:
+            state.close()
+        self._states[root] = None
+        if error.disk_full:
+            self._disk_full("the disk is full")
+        else:
+            self._warn(f"{error}; a re-run will redo the photos written to {root}")

@@ -7,39 +7,27 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from anonymise.pipeline import FileResult
+from anonymise.run.outcome import ReportEntry
 from anonymise.tempfiles import remove_stale_temporaries, temporary_beside
 
-OK, SKIPPED, FAILED = "ok", "skipped", "failed"
-# The copy an earlier run wrote is complete and current: left as it is.
-UP_TO_DATE = "up-to-date"
 
-
-@dataclass
-class ReportEntry:
-    input: Path
-    output: Optional[Path]
-    status: str
-    reason: Optional[str] = None
-    result: Optional[FileResult] = None
-
-    def to_json(self) -> Dict[str, Any]:
-        result = self.result
-        return {
-            "input": str(self.input),
-            "output": str(self.output) if self.output is not None else None,
-            "status": self.status,
-            "reason": self.reason,
-            "width": result.width if result else None,
-            "height": result.height if result else None,
-            "frames": len(result.frames) if result else None,
-            # null when not known: nothing was written, or an earlier run wrote it.
-            "regions": _regions_json(result) if result else None,
-        }
+def entry_json(entry: ReportEntry) -> Dict[str, Any]:
+    result = entry.result
+    return {
+        "input": str(entry.input),
+        "output": str(entry.output) if entry.output is not None else None,
+        "status": entry.status,
+        "reason": entry.reason,
+        "width": result.width if result else None,
+        "height": result.height if result else None,
+        "frames": len(result.frames) if result else None,
+        # null when not known: nothing was written, or an earlier run wrote it.
+        "regions": _regions_json(result) if result else None,
+    }
 
 
 def _regions_json(result: FileResult) -> List[Dict[str, Any]]:
@@ -72,7 +60,7 @@ class ReportWriter:
 
     def add(self, entry: ReportEntry) -> None:
         separator = "," if self._entries else ""
-        self._stream.write(f"{separator}\n  {json.dumps(entry.to_json())}")
+        self._stream.write(f"{separator}\n  {json.dumps(entry_json(entry))}")
         self._entries += 1
 
     def finish(self) -> None:
