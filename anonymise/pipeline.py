@@ -17,13 +17,13 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 import numpy as np
 from PIL import Image
 
-from anonymise.detectors import DEFAULT_DETECTOR, Detector, build_detector
+from anonymise.detectors import Detector
 from anonymise.faces import Faces
 from anonymise.imagefile import (
     Frame, Photo, format_named_by, frame_from_image, image_from_frame, load_photo, output_format,
     refuse_size, save_photo,
 )
-from anonymise.models import VERIFIER_DETECTOR, Models
+from anonymise.models import Models, build_models
 from anonymise.redactors import DEFAULT_STYLE, Redactor, build_redactor
 from anonymise.regions import (
     DEFAULT_MASK_SCALE, DEFAULT_SHAPE, Region, coverage_mask, regions_from_faces,
@@ -230,7 +230,7 @@ def convenience_models() -> Models:
     """The default models, loaded on first use and kept for the process: only for the
     convenience calls of people's own scripts (the command line, the window and the
     cluster engine build theirs once per worker and pass them)."""
-    return Models(build_detector(DEFAULT_DETECTOR), build_detector(VERIFIER_DETECTOR))
+    return build_models()
 
 
 __all__ = [
