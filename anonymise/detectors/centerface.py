@@ -130,6 +130,12 @@ class MultiScaleCenterFace(Detector):
     the faces a full magnified pass would, at a fraction of its cost, and without its false
     faces in empty sky and walls.
 
+    The first pass looks at every photo at ``scale``, whatever its size, so a face of a given
+    size in pixels is found as well in a 50 MP photo as in a 1 MP one. No network input is
+    larger than ``max_megapixels``: a photo larger than that at ``scale`` is looked at in
+    square tiles of that size, each core with ``tile_margin`` of context all round, and once
+    whole, shrunk to that size, for the faces too large for a tile to see whole.
+
     The network runs in int8 (``int8``), quantised at load: about 2.5 times faster than
     float32 at the same recall (docs/implementation-notes.md).
     """
@@ -145,26 +151,77 @@ class MultiScaleCenterFace(Detector):
         candidate_score: float = 0.08,
         tile: int = 128,
         margin: int = 12,
+        tile_margin: int = 128,
+        large_face_score: float = 0.3,
         int8: bool = True,
         threads: int = 0,
     ) -> None:
         self.scale = scale  # of the first pass
         self.zoom = zoom  # of the tiles, relative to the first pass
-        self.max_megapixels = max_megapixels
+        self.max_megapixels = max_megapixels  # the largest network input, padding included
         self.small_face = small_face  # px at the first pass's scale
         self.candidate_score = candidate_score
         self.tile = tile  # px at the first pass's scale
         self.margin = margin  # context round each tile, px at the first pass's scale
+        # Context round the core of each first-pass tile of a large photo, px at ``scale``:
+        # a tile sees whole every face up to twice as tall centred in its core.
+        self.tile_margin = tile_margin
+        tile_side = math.isqrt(int(max_megapixels * 1e6)) // _ALIGN * _ALIGN
+        self.tile_core = tile_side - 2 * tile_margin
+        if self.tile_core < tile_margin:
+            raise ValueError(f"max_megapixels={max_megapixels} leaves no room for tiles of margin {tile_margin}")
+        # The least score of a face found whole only by the shrunk look at a large photo.
+        self.large_face_score = large_face_score
         self._session = _load_session(threads, int8)
 
     def detect(self, rgb: np.ndarray) -> Faces:
-        base_scale = _capped_scale(rgb, self.scale, self.max_megapixels)
-        first = _run_scaled(self._session, rgb, base_scale, "centerface")
-        candidates = first[
-            (first.scores >= self.candidate_score) & (first.heights * base_scale < self.small_face)
-        ]
-        zoomed = self._zoom_into_tiles(rgb, candidates, base_scale)
+        first = self._first_pass(rgb)
+        small = (first.scores >= self.candidate_score) & (first.heights * self.scale < self.small_face)
+        zoomed = self._zoom_into_tiles(rgb, first[small], self.scale)
         return Faces.concatenate([first, zoomed]).merged()
+
+    def _first_pass(self, rgb: np.ndarray) -> Faces:
+        height, width = rgb.shape[:2]
+        max_pixels = self.max_megapixels * 1e6
+        if _padded_pixels(width * self.scale, height * self.scale) <= max_pixels:
+            return _run_scaled(self._session, rgb, self.scale, "centerface")
+        # Too large to look at whole at ``scale``: tiles for every face a tile sees whole,
+        # and the photo whole, shrunk, for the larger ones.
+        coarse_scale = math.sqrt(max_pixels / (width * height))
+        while _padded_pixels(width * coarse_scale, height * coarse_scale) > max_pixels:
+            coarse_scale *= 0.99
+        coarse = _run_scaled(self._session, rgb, coarse_scale, "centerface")
+        heights = coarse.heights * self.scale
+        # A face too tall for any tile to see whole is plain to the network in the shrunk
+        # photo; what it scores low there were false regions as large as such a face.
+        seen_whole_by_tiles = heights < 2 * self.tile_margin
+        large = coarse[(heights >= self.tile_margin) & (seen_whole_by_tiles | (coarse.scores >= self.large_face_score))]
+        return Faces.concatenate([large, self._tiles(rgb)])
+
+    def _tiles(self, rgb: np.ndarray) -> Faces:
+        """The first pass at ``scale`` in tiles; boxes in pixels of ``rgb``."""
+        height, width = rgb.shape[:2]
+        if self.scale != 1.0:
+            size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
+            interpolation = cv2.INTER_LINEAR if self.scale > 1 else cv2.INTER_AREA
+            scaled = cv2.resize(rgb, size, interpolation=interpolation)
+        else:
+            scaled = rgb
+        found = []
+        core, margin = self.tile_core, self.tile_margin
+        for y in range(0, scaled.shape[0], core):
+            for x in range(0, scaled.shape[1], core):
+                x0, y0 = max(0, x - margin), max(0, y - margin)
+                x1, y1 = min(scaled.shape[1], x + core + margin), min(scaled.shape[0], y + core + margin)
+                (faces,) = _run_batch(self._session, [scaled[y0:y1, x0:x1]], "centerface")
+                faces = faces.transformed(1.0, x0, y0)
+                # Keep what is centred in the core; the margin is context, and a face there
+                # belongs to a neighbouring tile.
+                cx = (faces.xyxy[:, 0] + faces.xyxy[:, 2]) / 2
+                cy = (faces.xyxy[:, 1] + faces.xyxy[:, 3]) / 2
+                inside = (cx >= x) & (cx < x + core) & (cy >= y) & (cy < y + core)
+                found.append(faces[inside])
+        return Faces.concatenate(found).transformed(width / scaled.shape[1])
 
     def _zoom_into_tiles(self, rgb: np.ndarray, candidates: Faces, base_scale: float) -> Faces:
         if not len(candidates):
@@ -174,8 +231,9 @@ class MultiScaleCenterFace(Detector):
         margin = self.margin / base_scale
         scale = base_scale * self.zoom
         name = f"centerface@{self.zoom:g}x"
+        longest_run = self._longest_run()
         found = []
-        for row, first_column, last_column in _tile_runs(candidates, tile):
+        for row, first_column, last_column in _tile_runs(candidates, tile, longest_run):
             # The crop is the run of tiles plus a margin of context all round.
             x0 = max(0, math.floor(first_column * tile - margin))
             y0 = max(0, math.floor(row * tile - margin))
@@ -194,8 +252,22 @@ class MultiScaleCenterFace(Detector):
         return Faces.concatenate(found).suppress_duplicates(_PASS_NMS_IOU)
 
 
-def _tile_runs(candidates: Faces, tile: float) -> List[Tuple[int, int, int]]:
-    """(row, first column, last column) of each horizontal run of tiles holding a candidate.
+    def _longest_run(self) -> int:
+        """The most tiles a zoomed run may hold: it is one network input, at most
+        ``max_megapixels`` too (2 px more each way for rounding the crop)."""
+        def zoomed_pixels(tiles: int) -> int:
+            return _padded_pixels((tiles * self.tile + 2 * self.margin + 2) * self.zoom,
+                                  (self.tile + 2 * self.margin + 2) * self.zoom)
+
+        longest = 1
+        while zoomed_pixels(longest + 1) <= self.max_megapixels * 1e6:
+            longest += 1
+        return longest
+
+
+def _tile_runs(candidates: Faces, tile: float, longest: int) -> List[Tuple[int, int, int]]:
+    """(row, first column, last column) of each horizontal run of tiles holding a candidate,
+    runs of at most ``longest`` tiles.
 
     A run goes through the network as one crop, so neighbouring tiles share their margins.
     """
@@ -203,7 +275,7 @@ def _tile_runs(candidates: Faces, tile: float) -> List[Tuple[int, int, int]]:
     tiles = sorted({(int(cy // tile), int(cx // tile)) for cx, cy in centres})
     runs: List[Tuple[int, int, int]] = []
     for row, column in tiles:
-        if runs and runs[-1][0] == row and runs[-1][2] == column - 1:
+        if runs and runs[-1][0] == row and runs[-1][2] == column - 1 and column - runs[-1][1] < longest:
             runs[-1] = (row, runs[-1][1], column)
         else:
             runs.append((row, column, column))
@@ -216,6 +288,11 @@ def _capped_scale(rgb: np.ndarray, scale: float, max_megapixels: float) -> float
     if max_megapixels and width * height * scale * scale > max_megapixels * 1e6:
         return math.sqrt(max_megapixels * 1e6 / (width * height))
     return scale
+
+
+def _padded_pixels(width: float, height: float) -> int:
+    """Pixels of the network input for an image of ``width`` x ``height``."""
+    return math.ceil(round(width) / _ALIGN) * _ALIGN * math.ceil(round(height) / _ALIGN) * _ALIGN
 
 
 def _run_scaled(session, rgb: np.ndarray, scale: float, name: str) -> Faces:
