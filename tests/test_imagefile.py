@@ -59,8 +59,9 @@ def test_each_format_is_written_back_in_kind_and_clean(tmp_path, detectors, exte
         assert written.format == format
         assert written.size == (result.width, result.height)
     assert SERIAL.encode() not in destination.read_bytes()
-    # The verification pass may add weak false finds on the cover's edge: count the first.
-    assert len(result.frames[0].regions) == 1
+    # The verification pass may add weak false finds on the cover's edge, and lossy WebP's
+    # artefacts one of their own: the face is the one region of the first pass scored sure.
+    assert len([region for region in result.frames[0].regions if region.score >= 0.5]) == 1
 
 
 def test_png_text_and_alpha(tmp_path):
