@@ -172,6 +172,7 @@ class MultiScaleCenterFace(Detector):
             raise ValueError(f"max_megapixels={max_megapixels} leaves no room for tiles of margin {tile_margin}")
         # The least score of a face found whole only by the shrunk look at a large photo.
         self.large_face_score = large_face_score
+        self._longest_run = self._zoomed_run_limit()
         self._session = _load_session(threads, int8)
 
     def detect(self, rgb: np.ndarray) -> Faces:
@@ -200,13 +201,7 @@ class MultiScaleCenterFace(Detector):
 
     def _tiles(self, rgb: np.ndarray) -> Faces:
         """The first pass at ``scale`` in tiles; boxes in pixels of ``rgb``."""
-        height, width = rgb.shape[:2]
-        if self.scale != 1.0:
-            size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
-            interpolation = cv2.INTER_LINEAR if self.scale > 1 else cv2.INTER_AREA
-            scaled = cv2.resize(rgb, size, interpolation=interpolation)
-        else:
-            scaled = rgb
+        scaled = _resized(rgb, self.scale)
         found = []
         core, margin = self.tile_core, self.tile_margin
         for y in range(0, scaled.shape[0], core):
@@ -217,11 +212,10 @@ class MultiScaleCenterFace(Detector):
                 faces = faces.transformed(1.0, x0, y0)
                 # Keep what is centred in the core; the margin is context, and a face there
                 # belongs to a neighbouring tile.
-                cx = (faces.xyxy[:, 0] + faces.xyxy[:, 2]) / 2
-                cy = (faces.xyxy[:, 1] + faces.xyxy[:, 3]) / 2
+                cx, cy = _centres(faces)
                 inside = (cx >= x) & (cx < x + core) & (cy >= y) & (cy < y + core)
                 found.append(faces[inside])
-        return Faces.concatenate(found).transformed(width / scaled.shape[1])
+        return Faces.concatenate(found).transformed(rgb.shape[1] / scaled.shape[1])
 
     def _zoom_into_tiles(self, rgb: np.ndarray, candidates: Faces, base_scale: float) -> Faces:
         if not len(candidates):
@@ -231,9 +225,8 @@ class MultiScaleCenterFace(Detector):
         margin = self.margin / base_scale
         scale = base_scale * self.zoom
         name = f"centerface@{self.zoom:g}x"
-        longest_run = self._longest_run()
         found = []
-        for row, first_column, last_column in _tile_runs(candidates, tile, longest_run):
+        for row, first_column, last_column in _tile_runs(candidates, tile, self._longest_run):
             # The crop is the run of tiles plus a margin of context all round.
             x0 = max(0, math.floor(first_column * tile - margin))
             y0 = max(0, math.floor(row * tile - margin))
@@ -245,14 +238,13 @@ class MultiScaleCenterFace(Detector):
             faces = faces.transformed((x1 - x0) / size[0], x0, y0)
             # Keep what is centred in the run proper; the margin is context, and a face
             # there belongs to a neighbouring tile or was seen whole by the first pass.
-            cx = (faces.xyxy[:, 0] + faces.xyxy[:, 2]) / 2
-            cy = (faces.xyxy[:, 1] + faces.xyxy[:, 3]) / 2
+            cx, cy = _centres(faces)
             inside = (cy // tile == row) & (cx // tile >= first_column) & (cx // tile <= last_column)
             found.append(faces[inside])
         return Faces.concatenate(found).suppress_duplicates(_PASS_NMS_IOU)
 
 
-    def _longest_run(self) -> int:
+    def _zoomed_run_limit(self) -> int:
         """The most tiles a zoomed run may hold: it is one network input, at most
         ``max_megapixels`` too (2 px more each way for rounding the crop)."""
         def zoomed_pixels(tiles: int) -> int:
@@ -295,14 +287,23 @@ def _padded_pixels(width: float, height: float) -> int:
     return math.ceil(round(width) / _ALIGN) * _ALIGN * math.ceil(round(height) / _ALIGN) * _ALIGN
 
 
-def _run_scaled(session, rgb: np.ndarray, scale: float, name: str) -> Faces:
+def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
     if scale == 1.0:
-        return _run_batch(session, [rgb], name)[0]
+        return rgb
     height, width = rgb.shape[:2]
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     interpolation = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
-    scaled = cv2.resize(rgb, size, interpolation=interpolation)
-    return _run_batch(session, [scaled], name)[0].transformed(width / size[0])
+    return cv2.resize(rgb, size, interpolation=interpolation)
+
+
+def _run_scaled(session, rgb: np.ndarray, scale: float, name: str) -> Faces:
+    scaled = _resized(rgb, scale)
+    return _run_batch(session, [scaled], name)[0].transformed(rgb.shape[1] / scaled.shape[1])
+
+
+def _centres(faces: Faces) -> Tuple[np.ndarray, np.ndarray]:
+    """x and y of each box's centre: a tile keeps the faces centred in its own part."""
+    return (faces.xyxy[:, 0] + faces.xyxy[:, 2]) / 2, (faces.xyxy[:, 1] + faces.xyxy[:, 3]) / 2
 
 
 def _run_batch(session, images: Sequence[np.ndarray], name: str) -> List[Faces]:
