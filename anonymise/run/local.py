@@ -96,16 +96,19 @@ class LocalRun:
             else:
                 yield job, None
 
-    @staticmethod
-    def _refusal(job: Job) -> Optional[Outcome]:
+    def _refusal(self, job: Job) -> Optional[Outcome]:
         """The outcome of a job that is not to be anonymised: refused, or not a photo."""
         if job.conflict:
             return Outcome(ReportEntry(job.source, None, FAILED, job.conflict))
         try:
-            refuse_what_is_not_a_photo(job.source)
+            self._refuse_what_is_not_a_photo(job.source)
         except NotAnImageError as error:
             return Outcome(ReportEntry(job.source, None, SKIPPED, str(error)))
         return None
+
+    @staticmethod
+    def _refuse_what_is_not_a_photo(source: Path) -> None:
+        refuse_what_is_not_a_photo(source)
 
     def _clean_before_writing_into(self, folder: Path) -> None:
         """Remove the temporary files a killed run left in ``folder``, once, before this run

@@ -98,6 +98,9 @@ class CopyFiles:
     """Where the copies and their sources are, as the records see them: on this computer's
     disks here; an engine whose files are elsewhere (object storage) gives its own."""
 
+    # Whether the output folders are on this computer (where earlier versions left records).
+    on_this_computer = True
+
     def folder_id(self, root: Path) -> bytes:
         """What names the output folder ``root``, whatever the current folder."""
         return os.fsencode(str(root.resolve()))
@@ -209,13 +212,14 @@ class ResumeState:
         return _keyed(self._key, b"record", fingerprint, str(copy_size).encode("ascii"))
 
 
-def forget(root: Path) -> bool:
-    """Remove what is kept for the output folder ``root``; whether there was anything."""
-    folder = state_folder()
+def forget(root: Path, folder: Optional[Path] = None, files: CopyFiles = LOCAL_FILES) -> bool:
+    """Remove what is kept for the output folder ``root`` (in ``folder``, by default the
+    user's state folder); whether there was anything."""
+    folder = folder or state_folder()
     key = _read_key(folder)
     if key is None:
         return False
-    path = _records_path(folder, key, LOCAL_FILES.folder_id(root))
+    path = _records_path(folder, key, files.folder_id(root))
     removed = False
     for name in (path.name, f"{path.name}-journal", f"{path.name}-wal", f"{path.name}-shm"):
         try:
@@ -226,9 +230,10 @@ def forget(root: Path) -> bool:
     return removed
 
 
-def forget_everything() -> bool:
-    """Remove the key and every record; whether there was anything."""
-    folder = state_folder()
+def forget_everything(folder: Optional[Path] = None) -> bool:
+    """Remove the key and every record (in ``folder``, by default the user's state
+    folder); whether there was anything."""
+    folder = folder or state_folder()
     removed = False
     records = folder / _RECORDS_FOLDER
     if records.is_dir():
@@ -370,7 +375,8 @@ class ResumeRecords:
 
     def _state(self, root: Path) -> Optional[ResumeState]:
         if root not in self._states:
-            self._remove_legacy_manifest(root)
+            if self.files.on_this_computer:
+                self._remove_legacy_manifest(root)
             try:
                 self._states[root] = ResumeState(root, self.read_only, self.folder, self.files)
             except ResumeStateError as error:
