@@ -45,7 +45,7 @@ _RAY_DATA_LOGGING = Path(__file__).with_name("ray-data-logging.yaml")
 # (/session_2026-12-03_13-15-59_835368_29610/sockets/plasma_store); a socket's path holds
 # at most 107 bytes on Linux (103 on macOS).
 _LONGEST_SOCKET_PATH = 62
-_SOCKET_PATH_LIMIT = 103
+_SOCKET_PATH_LIMIT = 103 if sys.platform == "darwin" else 107
 
 
 class RayUnavailableError(AnonymiseError):
