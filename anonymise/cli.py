@@ -7,7 +7,9 @@ paths exactly as before (a folder named ``check`` is reached as ``./check``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -17,6 +19,8 @@ import typer
 
 from anonymise import __version__, launcher
 from anonymise.audit import Audit, Auditor
+from anonymise.cluster.session import RAY_EXTRA
+from anonymise.cluster.storage import is_url
 from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS
 from anonymise.imagefile import OUTPUT_FORMATS
 from anonymise.pipeline import DEFAULT_THRESHOLD, Options
@@ -34,6 +38,14 @@ DetectorName = Enum("DetectorName", {name: name for name in DETECTORS}, type=str
 Shape = Enum("Shape", {name: name for name in SHAPES}, type=str)
 FormatName = Enum("FormatName", {name: name for name in OUTPUT_FORMATS}, type=str)
 
+
+class Engine(str, Enum):
+    """Where the photos are anonymised."""
+
+    local = "local"
+    ray = "ray"
+
+
 # Local variables in a traceback could include paths and pixels: never show them.
 app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
 
@@ -46,13 +58,14 @@ def _show_version(value: bool) -> None:
 
 @app.command()
 def anonymise(
-    paths: List[Path] = typer.Argument(
-        ..., exists=True, readable=True, metavar="PATH", show_default=False,
-        help="Photos or folders of photos (searched recursively).",
+    paths: List[str] = typer.Argument(
+        ..., metavar="PATH", show_default=False,
+        help="Photos or folders of photos (searched recursively); with --engine ray also "
+        "object-storage URLs (s3://bucket/prefix).",
     ),
-    output: Optional[Path] = typer.Option(
+    output: Optional[str] = typer.Option(
         None, "--output", "-o",
-        help="Folder for the anonymised copies, mirroring the input tree. "
+        help="Folder for the anonymised copies, mirroring the input tree (with --engine ray, or a URL). "
         "Default: a folder next to the input named after it with '-anonymised'.",
     ),
     style: Style = typer.Option(DEFAULT_STYLE, "--style", "-s", help="How faces are covered."),
@@ -107,6 +120,20 @@ def anonymise(
     debug: bool = typer.Option(
         False, "--debug", help="Show tracebacks of unexpected errors (they name files and folders)."
     ),
+    engine: Engine = typer.Option(
+        Engine.local, "--engine",
+        help="local: worker processes on this computer; ray: actors on a Ray cluster (pip install 'anonymise[ray]'), "
+        "which also reads and writes object storage.",
+    ),
+    ray_address: Optional[str] = typer.Option(
+        None, "--ray-address", metavar="auto|HOST:PORT",
+        help="With --engine ray: the cluster to join (auto: the one this machine belongs to). "
+        "Default: a Ray of this computer only, removed at the end.",
+    ),
+    state: Optional[Path] = typer.Option(
+        None, "--state", file_okay=False,
+        help="Keep what a re-run needs in this folder instead of your state folder (never in the output).",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
     ),
@@ -121,13 +148,17 @@ def anonymise(
     """
     if report is not None and dry_run:
         _usage_error("--report writes a file, and --dry-run writes nothing: choose one")
+    stored = [place for place in [*paths, output] if place is not None and is_url(place)]
+    if engine is not Engine.ray:
+        if stored:
+            _usage_error(f"{stored[0]} is in object storage, which only the Ray engine reads and writes: "
+                         f"add --engine ray (it needs {RAY_EXTRA})")
+        if ray_address is not None:
+            _usage_error("--ray-address goes with --engine ray")
+    for path in paths:
+        if not is_url(path):
+            _must_exist(Path(path))
     file_format_name = file_format.value if file_format else None
-    try:
-        plan = Plan(paths, output, file_format_name, neutral_names)
-    except UnsafeOutputError as error:
-        _usage_error(str(error))
-    if report is not None and plan.is_input(report):
-        _usage_error(f"the report would overwrite the input {report}")
     settings = CopySettings(
         detector=detector.value,
         redactor=_style(style.value, emoji=emoji.value if emoji else None, emoji_file=emoji_file),
@@ -136,8 +167,67 @@ def anonymise(
         neutral_names=neutral_names,
     )
     options = RunOptions(jobs=jobs, overwrite=overwrite, dry_run=dry_run, debug=debug, quiet=quiet,
-                         json_summary=json_summary)
+                         json_summary=json_summary, state=state)
+    if engine is Engine.ray:
+        raise typer.Exit(_run_on_ray(paths, output, settings, options, report, ray_address))
+    try:
+        plan = Plan([Path(path) for path in paths], _folder(output), file_format_name, neutral_names)
+    except UnsafeOutputError as error:
+        _usage_error(str(error))
+    _refuse_report_over_input(plan, report)
     raise typer.Exit(run_command(plan, settings, options, report))
+
+
+def _run_on_ray(
+    paths: List[str], output: Optional[str], settings: CopySettings, options: RunOptions,
+    report: Optional[Path], address: Optional[str],
+) -> int:
+    """The run on Ray: the same plan checks and console, the photos done by Ray actors."""
+    from anonymise.cluster import RayUnavailableError, cluster_plan, ray_session
+    from anonymise.cluster.run import ClusterRun, folder_unseen_by_nodes, folders_a_run_needs
+
+    try:
+        plan, run_kind = cluster_plan(paths, output, settings.file_format, settings.neutral_names)
+    except UnsafeOutputError as error:
+        _usage_error(str(error))
+    except RayUnavailableError as error:
+        say(f"Error: {printable(error)}")
+        return EXIT_USAGE
+    except OSError as error:  # a store that cannot be listed: credentials, endpoint, permissions
+        say(f"Error: cannot read the object storage: {printable(' '.join(str(error).split()))}")
+        return EXIT_FAILED
+    _refuse_report_over_input(plan, report)
+    try:
+        # A dry run lists the copies from the driver alone: no Ray to start.
+        with contextlib.nullcontext() if options.dry_run else ray_session(address):
+            # A cluster of other machines may not see this computer's folders.
+            remote_folders = address is not None and not options.dry_run and run_kind is ClusterRun
+            unseen = remote_folders and folder_unseen_by_nodes(
+                folders_a_run_needs([Path(path) for path in paths], _folder(output)))
+            if unseen:
+                say(f"Error: {printable(unseen)}")
+                return EXIT_USAGE
+            return run_command(plan, settings, options, report, make_run=run_kind)
+    except RayUnavailableError as error:
+        say(f"Error: {printable(error)}")
+        return EXIT_FAILED
+
+
+def _folder(output: Optional[str]) -> Optional[Path]:
+    return Path(output) if output is not None else None
+
+
+def _refuse_report_over_input(plan, report: Optional[Path]) -> None:
+    if report is not None and plan.is_input(report):
+        _usage_error(f"the report would overwrite the input {report}")
+
+
+def _must_exist(path: Path) -> None:
+    """A path of this computer that the run reads: as typer would check it."""
+    if not path.exists() and not path.is_symlink():
+        _usage_error(f"Invalid value for 'PATH...': Path '{path}' does not exist.")
+    if not os.access(path, os.R_OK):
+        _usage_error(f"Invalid value for 'PATH...': Path '{path}' is not readable.")
 
 
 # The command line's name for each style option.
@@ -193,10 +283,14 @@ FORGET = "forget"
 
 @forget_app.command()
 def forget(
-    outputs: Optional[List[Path]] = typer.Argument(
-        None, metavar="OUT", show_default=False, help="Output folders of earlier runs (they need not exist any more).",
+    outputs: Optional[List[str]] = typer.Argument(
+        None, metavar="OUT", show_default=False,
+        help="Output folders (or object-storage URLs) of earlier runs (they need not exist any more).",
     ),
     everything: bool = typer.Option(False, "--all", help="Forget every output folder, and the key the records are made with."),
+    state: Optional[Path] = typer.Option(
+        None, "--state", file_okay=False, help="The folder the runs kept their records in, if they were given --state.",
+    ),
 ) -> None:
     """Remove what anonymise keeps on this computer so that a re-run into OUT skips the copies already complete.
 
@@ -206,11 +300,16 @@ def forget(
         _usage_error("name the output folders to forget, or --all")
     try:
         if everything:
-            forgotten = resume.forget_everything()
+            forgotten = resume.forget_everything(state)
             typer.echo("Forgot every output folder." if forgotten else "Nothing was kept.")
             return
         for output in outputs:
-            forgotten = resume.forget(output)
+            if is_url(output):  # the records of a cluster run, named by its URL
+                from anonymise.cluster.storage import ObjectUrl, StoredCopyFiles
+
+                forgotten = resume.forget(ObjectUrl(output), state, StoredCopyFiles(storage=None))
+            else:
+                forgotten = resume.forget(Path(output), state)
             typer.echo(f"Forgot {printable(output)}: a re-run redoes every copy in it." if forgotten
                        else f"Nothing was kept for {printable(output)}.")
     except (resume.ResumeStateError, OSError) as error:

@@ -9,6 +9,12 @@ duplicated and nothing temporary is left. Writes the figures to docs/throughput.
 
     python benchmarks/throughput.py                  # 2,000 photos
     python benchmarks/throughput.py --photos 200     # a quicker look
+    python benchmarks/throughput.py --photos 500 --engine local --engine ray --no-resume-check
+
+With ``--engine ray`` (needs ``pip install '.[ray]'``) the same photos are anonymised by the
+Ray engine on a Ray of this machine, its actors as many as ``--jobs``; Ray's processes are
+children of the command, so they are in the memory figures, and the largest process is an
+actor (the peak memory of one).
 
 Linux only: memory is read from /proc. Peak memory is the largest sum, over samples
 taken every 0.2 s, of the resident memory of the main process and all its workers; the
@@ -181,13 +187,13 @@ def git_commit() -> str:
         return "unknown"
 
 
-def write_doc(path: Path, args, jobs: int, run: dict, resume: dict, load: tuple) -> None:
+def write_doc(path: Path, args, jobs: int, runs: dict, resume: dict, load: tuple) -> None:
     mb = 2**20
-    summary = run["summary"]
+    engines = " ".join(f"--engine {engine}" for engine in runs)
     lines = [
         "# Throughput of a large folder",
         "",
-        f"Measured by `python benchmarks/throughput.py --photos {args.photos}`, which rewrites this file:",
+        f"Measured by `python benchmarks/throughput.py --photos {args.photos} {engines}`, which rewrites this file:",
         f"{args.photos:,} copies of the {len(SAMPLES)} sample photos (512×512 to 1600×1152 pixels, 1 to 17",
         "faces each) in a memory card's layout, anonymised with the default settings",
         f"({DEFAULT_DETECTOR} detector, {DEFAULT_STYLE}, verification pass on).",
@@ -195,17 +201,27 @@ def write_doc(path: Path, args, jobs: int, run: dict, resume: dict, load: tuple)
         f"- Machine: {machine()}; load average {load[0]:.1f} when the run started (the",
         "  machine was shared with other work, so these are lower bounds on throughput).",
         f"- Commit: `{git_commit()}`, {datetime.now(timezone.utc):%Y-%m-%d}.",
-        f"- Command: `anonymise PHOTOS -o OUT --jobs {jobs} --json --quiet`",
+        f"- Command: `anonymise PHOTOS -o OUT --jobs {jobs} --json --quiet [--engine ray]`",
         "",
-        "| photos | jobs | wall time | throughput | faces covered | peak memory (RSS sum) | peak memory (PSS sum) | largest process |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-        f"| {summary['written']:,} | {jobs} | {run['wall_seconds']:.0f} s | {summary['photos_per_second']:.2f} photos/s "
-        f"| {summary['faces_covered']:,} | {run['peak_rss'] / mb:,.0f} MB | {run['peak_pss'] / mb:,.0f} MB "
-        f"| {run['peak_one_process'] / mb:,.0f} MB |",
+        "| engine | photos | jobs | wall time | throughput | faces covered | peak memory (RSS sum) | peak memory (PSS sum) | largest process |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for engine, run in runs.items():
+        summary = run["summary"]
+        lines.append(
+            f"| {engine} | {summary['written']:,} | {jobs} | {run['wall_seconds']:.0f} s "
+            f"| {summary['photos_per_second']:.2f} photos/s | {summary['faces_covered']:,} "
+            f"| {run['peak_rss'] / mb:,.0f} MB | {run['peak_pss'] / mb:,.0f} MB | {run['peak_one_process'] / mb:,.0f} MB |")
+    if "local" in runs and "ray" in runs:
+        ratio = runs["ray"]["summary"]["photos_per_second"] / max(runs["local"]["summary"]["photos_per_second"], 1e-9)
+        lines += ["", f"The Ray engine ran at {ratio:.0%} of the local pool's throughput on the same photos."]
+    processes = ", ".join(f"{engine}: {run['processes']}" for engine, run in runs.items())
+    lines += [
         "",
         "Throughput counts from the start of the command to the end (worker start-up and model",
-        f"loading included); {run['processes']} processes at most (the command, its workers and",
-        "multiprocessing's resource tracker).",
+        f"loading included; for Ray, starting Ray too). Processes at most: {processes} (the command,",
+        "its workers and multiprocessing's resource tracker; for Ray, Ray's own processes and its actors).",
+        "The largest process is one worker, or one Ray actor: the peak memory of one.",
         "",
     ]
     if args.note:
@@ -244,6 +260,8 @@ def main() -> None:
     parser.add_argument("--no-resume-check", dest="resume_check", action="store_false")
     parser.add_argument("--doc", type=Path, default=REPO / "docs" / "throughput.md")
     parser.add_argument("--note", help="a paragraph added to the document (e.g. why N is small)")
+    parser.add_argument("--engine", action="append", choices=["local", "ray"],
+                        help="the engines to time, one after the other on the same photos (default: local)")
     args = parser.parse_args()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="anonymise-throughput-"))
@@ -257,16 +275,18 @@ def main() -> None:
         make_folder(photos, args.photos)
         load = os.getloadavg()
         command = [sys.executable, "-m", "anonymise", str(photos), "--jobs", str(args.jobs), "--json", "--quiet"]
-        print("timing a full run", file=sys.stderr)
-        run = timed_run(command + ["-o", str(workdir / "out")])
-        print(json.dumps({k: v for k, v in run.items()}, indent=2), file=sys.stderr)
+        runs = {}
+        for engine in args.engine or ["local"]:
+            print(f"timing a full run, {engine} engine", file=sys.stderr)
+            runs[engine] = timed_run(command + ["-o", str(workdir / f"out-{engine}"), "--engine", engine])
+            print(json.dumps(runs[engine], indent=2), file=sys.stderr)
         resume = {}
         if args.resume_check:
             print("killing a run halfway and resuming it", file=sys.stderr)
             resumed_out = workdir / "out-resumed"
             resume = kill_halfway_and_resume(command + ["-o", str(resumed_out)], photos, resumed_out)
             print(json.dumps(resume, indent=2), file=sys.stderr)
-        write_doc(args.doc, args, args.jobs, run, resume, load)
+        write_doc(args.doc, args, args.jobs, runs, resume, load)
         print(f"wrote {args.doc}", file=sys.stderr)
     finally:
         if not args.keep:

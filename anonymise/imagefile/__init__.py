@@ -17,7 +17,7 @@ from anonymise.imagefile.formats import (
 from anonymise.imagefile.photo import Frame, Photo
 from anonymise.imagefile.reading import (
     MIN_SIDE, TooLargeError, TooSmallError, check_photo_file, frame_from_image, load_photo, refuse_size,
-    refuse_what_is_not_a_photo, why_unreadable,
+    refuse_what_is_not_a_photo, refuse_what_is_not_a_photo_type, why_unreadable,
 )
 from anonymise.imagefile.structure import disallowed_parts
 from anonymise.imagefile.writing import image_from_frame, save_photo
@@ -42,6 +42,7 @@ __all__ = [
     "output_name",
     "refuse_size",
     "refuse_what_is_not_a_photo",
+    "refuse_what_is_not_a_photo_type",
     "save_photo",
     "why_unreadable",
 ]

@@ -14,7 +14,7 @@ import io
 import os
 import stat
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Iterator, Optional
 
 import numpy as np
@@ -103,8 +103,14 @@ def refuse_what_is_not_a_photo(source: Path) -> None:
     """
     if os.path.isdir(source):
         raise NotAnImageError("a link to a folder (links to folders are not followed)")
-    if not is_supported(source):
-        raise NotAnImageError(f"not a supported photo type ({source.suffix or 'no extension'})")
+    refuse_what_is_not_a_photo_type(source)
+
+
+def refuse_what_is_not_a_photo_type(name: PurePath) -> None:
+    """Raise ``NotAnImageError`` unless ``name`` says it is a photo type anonymise reads
+    (from the name alone: for files that are not on this computer's disks too)."""
+    if not is_supported(name):
+        raise NotAnImageError(f"not a supported photo type ({name.suffix or 'no extension'})")
 
 
 def refuse_size(width: int, height: int) -> None:

@@ -19,12 +19,15 @@ from anonymise.imagefile import refuse_what_is_not_a_photo
 from anonymise.run.outcome import FAILED, OK, SKIPPED, UP_TO_DATE, Outcome, ReportEntry, Totals
 from anonymise.run.plan import Job, Plan
 from anonymise.run.pool import InThisProcess, Stopping, Work, WorkerProcesses, workers_for
-from anonymise.run.resume import ResumeRecords
+from anonymise.run.resume import LOCAL_FILES, CopyFiles, ResumeRecords
 from anonymise.run.settings import CopySettings, RunOptions
 from anonymise.tempfiles import remove_stale_temporaries
 
 
 class LocalRun:
+    # How the resume records read the copies and their sources.
+    copy_files: CopyFiles = LOCAL_FILES
+
     def __init__(
         self,
         plan: Plan,
@@ -37,7 +40,7 @@ class LocalRun:
         self.stopping = Stopping()
         self.workers = workers_for(options.jobs, plan.total)
         # Told about problems that do not fail a photo (progress that cannot be recorded).
-        self._records = ResumeRecords(options.dry_run, warn, self.stopping.because)
+        self._records = ResumeRecords(options.dry_run, warn, self.stopping.because, options.state, self.copy_files)
         self._cleaned_folders: Set[Path] = set()
         # Worked out once, here: the workers get it with the settings, so every
         # fingerprint of the run agrees.
@@ -70,12 +73,14 @@ class LocalRun:
             for job, known in self._work():
                 yield known or Outcome(ReportEntry(job.source, job.destination, OK))
             return
-        if self.workers == 1:
-            executor = InThisProcess(self.settings, self.options.debug, self.stopping)
-        else:
-            executor = WorkerProcesses(self.settings, self.options.debug, self.stopping, self.workers)
-        for job, outcome in executor.outcomes(self._work()):
+        for job, outcome in self._executor().outcomes(self._work()):
             yield self._recorded(job, outcome)
+
+    def _executor(self):
+        """What does the jobs that need a worker: this process, or worker processes."""
+        if self.workers == 1:
+            return InThisProcess(self.settings, self.options.debug, self.stopping)
+        return WorkerProcesses(self.settings, self.options.debug, self.stopping, self.workers)
 
     def _work(self) -> Iterator[Work]:
         """Each job, with its outcome when no worker is needed for it."""
@@ -91,16 +96,19 @@ class LocalRun:
             else:
                 yield job, None
 
-    @staticmethod
-    def _refusal(job: Job) -> Optional[Outcome]:
+    def _refusal(self, job: Job) -> Optional[Outcome]:
         """The outcome of a job that is not to be anonymised: refused, or not a photo."""
         if job.conflict:
             return Outcome(ReportEntry(job.source, None, FAILED, job.conflict))
         try:
-            refuse_what_is_not_a_photo(job.source)
+            self._refuse_what_is_not_a_photo(job.source)
         except NotAnImageError as error:
             return Outcome(ReportEntry(job.source, None, SKIPPED, str(error)))
         return None
+
+    @staticmethod
+    def _refuse_what_is_not_a_photo(source: Path) -> None:
+        refuse_what_is_not_a_photo(source)
 
     def _clean_before_writing_into(self, folder: Path) -> None:
         """Remove the temporary files a killed run left in ``folder``, once, before this run

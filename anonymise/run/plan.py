@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from anonymise.errors import AnonymiseError
 from anonymise.imagefile import is_supported, output_format, output_name
@@ -186,20 +186,12 @@ class Plan:
         """The photo's copy name; where two photos of its folder would get the same one
         (``a.heic`` and ``a.jpg``), one whose name changes keeps its own name before the new
         extension (``a.heic.jpg``). From the folder's contents alone: the same every run."""
-        name = output_name(photo, self.requested_format)
-        if name != photo.name and name in self._names_shared_in(photo.parent):
-            return photo.name + output_format(photo, self.requested_format).extension
-        return name
+        return copy_name_among(photo, self._names_shared_in(photo.parent), self.requested_format)
 
     def _names_shared_in(self, folder: Path) -> Set[str]:
         """The default copy names that more than one photo in ``folder`` gets."""
         if self._shared_listed[0] != folder:
-            seen: Set[str] = set()
-            shared: Set[str] = set()
-            for name in _photo_names_in(folder):
-                copy_name = output_name(Path(name), self.requested_format)
-                (shared if copy_name in seen else seen).add(copy_name)
-            self._shared_listed = (folder, shared)
+            self._shared_listed = (folder, shared_copy_names(_photo_names_in(folder), self.requested_format))
         return self._shared_listed[1]
 
     def _writes_over_inputs(self, key: Path) -> bool:
@@ -234,6 +226,25 @@ class Plan:
                 names.setdefault(self._own_copy_name(folder / name), folder / name)
             self._names_listed = (folder, names)
         return self._names_listed[1]
+
+
+def copy_name_among(photo: Path, shared: Set[str], requested_format: Optional[str]) -> str:
+    """The copy name of ``photo``, given the copy names ``shared`` by several photos of its
+    folder: one whose name changes keeps its own name before the new extension."""
+    name = output_name(photo, requested_format)
+    if name != photo.name and name in shared:
+        return photo.name + output_format(photo, requested_format).extension
+    return name
+
+
+def shared_copy_names(photo_names: Iterable[str], requested_format: Optional[str]) -> Set[str]:
+    """The default copy names that more than one of the photos of one folder gets."""
+    seen: Set[str] = set()
+    shared: Set[str] = set()
+    for name in photo_names:
+        copy_name = output_name(Path(name), requested_format)
+        (shared if copy_name in seen else seen).add(copy_name)
+    return shared
 
 
 def _photo_names_in(folder: Path) -> List[str]:

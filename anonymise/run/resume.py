@@ -50,7 +50,7 @@ _KEY_NAME = "key"
 _KEY_BYTES = 32
 _RECORDS_FOLDER = "resume"
 # Enough of the source that a change to the photo itself changes the fingerprint.
-_HEAD_BYTES = 64 * 1024
+HEAD_BYTES = 64 * 1024
 # No space left, or over quota: every later write would fail the same way.
 DISK_FULL_ERRNOS = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
 
@@ -81,12 +81,44 @@ def source_fingerprint(source: Path, settings_key: str) -> bytes:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             raise OSError(f"{source} is not a regular file")
-        head = stream.read(_HEAD_BYTES)
+        head = stream.read(HEAD_BYTES)
+    return fingerprint_of(settings_key, status.st_size, status.st_mtime_ns, head)
+
+
+def fingerprint_of(settings_key: str, size: int, mtime_ns: int, head: bytes) -> bytes:
+    """``source_fingerprint`` from what it reads: for files that are not on this disk."""
     digest = hashlib.sha256()
-    for part in (settings_key, str(status.st_size), str(status.st_mtime_ns)):
+    for part in (settings_key, str(size), str(mtime_ns)):
         digest.update(part.encode("utf-8") + b"\0")
     digest.update(head)
     return digest.digest()
+
+
+class CopyFiles:
+    """Where the copies and their sources are, as the records see them: on this computer's
+    disks here; an engine whose files are elsewhere (object storage) gives its own."""
+
+    # Whether the output folders are on this computer (where earlier versions left records).
+    on_this_computer = True
+
+    def folder_id(self, root: Path) -> bytes:
+        """What names the output folder ``root``, whatever the current folder."""
+        return os.fsencode(str(root.resolve()))
+
+    def copy_id(self, destination: Path, root: Path) -> bytes:
+        # From bytes, so names that are not valid UTF-8 work too.
+        return os.fsencode(destination.relative_to(root).as_posix())
+
+    def fingerprint(self, source: Path, settings_key: str) -> bytes:
+        """Raises ``OSError`` when the source cannot be read."""
+        return source_fingerprint(source, settings_key)
+
+    def size(self, destination: Path) -> int:
+        """Raises ``OSError`` when the copy is not there."""
+        return os.stat(destination).st_size
+
+
+LOCAL_FILES = CopyFiles()
 
 
 class ResumeState:
@@ -97,10 +129,13 @@ class ResumeState:
     ``ResumeStateError`` when the records cannot be opened, read or written.
     """
 
-    def __init__(self, root: Path, read_only: bool = False) -> None:
+    def __init__(
+        self, root: Path, read_only: bool = False, folder: Optional[Path] = None, files: CopyFiles = LOCAL_FILES
+    ) -> None:
         self.root = root
         self.read_only = read_only
-        self._folder = state_folder()
+        self.files = files
+        self._folder = folder or state_folder()
         self._key = _read_key(self._folder)
         self._connection: Optional[sqlite3.Connection] = None
         if self._key is not None and self.path.is_file():
@@ -109,7 +144,7 @@ class ResumeState:
     @property
     def path(self) -> Path:
         """The records' file (meaningful only once the key exists)."""
-        return _records_path(self._folder, self._key or b"", self.root)
+        return _records_path(self._folder, self._key or b"", self.files.folder_id(self.root))
 
     def _connect(self) -> None:
         try:
@@ -141,8 +176,8 @@ class ResumeState:
         if row is None:
             return False  # the usual case on a first run: no need to read the source
         try:
-            fingerprint = source_fingerprint(source, settings_key)
-            size = os.stat(destination).st_size
+            fingerprint = self.files.fingerprint(source, settings_key)
+            size = self.files.size(destination)
         except OSError:
             return False
         return hmac.compare_digest(row[0], self._record(fingerprint, size))
@@ -156,7 +191,7 @@ class ResumeState:
                 self._key = _make_key(self._folder)
             if self._connection is None:
                 self._connect()
-            size = os.stat(destination).st_size
+            size = self.files.size(destination)
             with self._connection:  # one atomic commit per copy
                 self._connection.execute(
                     "INSERT OR REPLACE INTO copies (copy, record) VALUES (?, ?)",
@@ -171,21 +206,20 @@ class ResumeState:
             self._connection = None
 
     def _copy_key(self, destination: Path) -> bytes:
-        # From bytes, so names that are not valid UTF-8 work too.
-        relative = os.fsencode(destination.relative_to(self.root).as_posix())
-        return _keyed(self._key, b"copy", relative)
+        return _keyed(self._key, b"copy", self.files.copy_id(destination, self.root))
 
     def _record(self, fingerprint: bytes, copy_size: int) -> bytes:
         return _keyed(self._key, b"record", fingerprint, str(copy_size).encode("ascii"))
 
 
-def forget(root: Path) -> bool:
-    """Remove what is kept for the output folder ``root``; whether there was anything."""
-    folder = state_folder()
+def forget(root: Path, folder: Optional[Path] = None, files: CopyFiles = LOCAL_FILES) -> bool:
+    """Remove what is kept for the output folder ``root`` (in ``folder``, by default the
+    user's state folder); whether there was anything."""
+    folder = folder or state_folder()
     key = _read_key(folder)
     if key is None:
         return False
-    path = _records_path(folder, key, root)
+    path = _records_path(folder, key, files.folder_id(root))
     removed = False
     for name in (path.name, f"{path.name}-journal", f"{path.name}-wal", f"{path.name}-shm"):
         try:
@@ -196,9 +230,10 @@ def forget(root: Path) -> bool:
     return removed
 
 
-def forget_everything() -> bool:
-    """Remove the key and every record; whether there was anything."""
-    folder = state_folder()
+def forget_everything(folder: Optional[Path] = None) -> bool:
+    """Remove the key and every record (in ``folder``, by default the user's state
+    folder); whether there was anything."""
+    folder = folder or state_folder()
     removed = False
     records = folder / _RECORDS_FOLDER
     if records.is_dir():
@@ -240,8 +275,8 @@ def _keyed(key: Optional[bytes], purpose: bytes, *parts: bytes) -> bytes:
     return hmac.new(key or b"", message, hashlib.sha256).digest()
 
 
-def _records_path(folder: Path, key: bytes, root: Path) -> Path:
-    folder_id = _keyed(key, b"output folder", os.fsencode(str(root.resolve()))).hex()[:32]
+def _records_path(folder: Path, key: bytes, root_id: bytes) -> Path:
+    folder_id = _keyed(key, b"output folder", root_id).hex()[:32]
     return folder / _RECORDS_FOLDER / f"{folder_id}.sqlite3"
 
 
@@ -297,8 +332,18 @@ class ResumeRecords:
     ``disk_full``, which stops the run.
     """
 
-    def __init__(self, read_only: bool, warn: Callable[[str], None], disk_full: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        read_only: bool,
+        warn: Callable[[str], None],
+        disk_full: Callable[[str], None],
+        folder: Optional[Path] = None,
+        files: CopyFiles = LOCAL_FILES,
+    ) -> None:
         self.read_only = read_only
+        # Where the records are kept (the user's state folder unless named), and how the
+        # copies they are about are read.
+        self.folder, self.files = folder, files
         self._warn, self._disk_full = warn, disk_full
         self._states: Dict[Path, Optional[ResumeState]] = {}
 
@@ -330,9 +375,10 @@ class ResumeRecords:
 
     def _state(self, root: Path) -> Optional[ResumeState]:
         if root not in self._states:
-            self._remove_legacy_manifest(root)
+            if self.files.on_this_computer:
+                self._remove_legacy_manifest(root)
             try:
-                self._states[root] = ResumeState(root, read_only=self.read_only)
+                self._states[root] = ResumeState(root, self.read_only, self.folder, self.files)
             except ResumeStateError as error:
                 self._states[root] = None
                 self._give_up(root, error)

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Optional
 
 from anonymise import __version__
@@ -65,3 +66,5 @@ class RunOptions:
     # What the console shows: failures only, and a JSON summary on standard output.
     quiet: bool = False
     json_summary: bool = False
+    # Where what a re-run needs is kept (--state); None: the user's state folder.
+    state: Optional[Path] = None

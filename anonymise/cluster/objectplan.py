@@ -1,0 +1,116 @@
+"""Which objects a run reads and where each copy goes, when the photos are in object storage.
+
+The same plan as ``run.plan.Plan`` for local folders, over URLs: each input's tree mirrored
+under the output (a single folder's straight under it, several each under their own name,
+objects directly in it), the same copy names (``a.heic`` -> ``a.jpg``, ``a.heic.jpg`` beside
+an ``a.jpg``, ``--neutral-names`` numbered in the order the objects are read), refused
+before anything is written when a copy would land inside an input folder or over an input.
+Read lazily, a folder of the store at a time.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Iterator, List, Optional, Sequence, Set, Tuple
+
+from anonymise.cluster.storage import ObjectUrl, Storage
+from anonymise.imagefile import is_supported, output_format
+from anonymise.run.plan import Job, UnsafeOutputError, copy_name_among, shared_copy_names
+
+
+class ObjectPlan:
+    """One job per object under the input URLs, mirrored under ``output`` (see the module
+    notes). Raises ``UnsafeOutputError`` when an input is missing or a copy would be
+    written inside an input folder or over an input: nothing is written then."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        inputs: Sequence[str],
+        output: str,
+        requested_format: Optional[str] = None,
+        neutral_names: bool = False,
+    ) -> None:
+        self.storage = storage
+        self.requested_format = requested_format
+        self.neutral_names = neutral_names
+        output = ObjectUrl(output)
+        kinds = []
+        for url in inputs:
+            kind = storage.kind(url)
+            if kind == "missing":
+                raise UnsafeOutputError(f"{url} does not exist (no object or prefix of that name)")
+            kinds.append(kind)
+        several_folders = kinds.count("folder") > 1
+        self._inputs: List[Tuple[ObjectUrl, ObjectUrl, bool]] = []
+        for url, kind in zip(map(ObjectUrl, inputs), kinds):
+            is_folder = kind == "folder"
+            root = output / url.name if is_folder and several_folders else output
+            for other, other_kind in zip(map(ObjectUrl, inputs), kinds):
+                if other_kind == "folder" and root.inside(other):
+                    raise UnsafeOutputError(f"refusing to write into the input folder {other}: choose an output "
+                                            "folder outside it with -o")
+            self._inputs.append((url, root, is_folder))
+        self._input_files: Set[str] = {url for url, _, is_folder in self._inputs if not is_folder}
+        self._number_width = 4
+        if neutral_names:  # wide enough for every photo's number
+            photos = sum(is_supported(PurePosixPath(name)) for _, names, _ in self._listings() for name in names)
+            self._number_width = max(4, len(str(photos)))
+        self.total = sum(1 for _ in self._jobs(refuse_unsafe=True))
+
+    def is_input(self, path) -> bool:
+        """A report on this computer is never one of the objects read."""
+        return False
+
+    def holds(self, path) -> bool:
+        """A report on this computer is never among the copies published."""
+        return False
+
+    def __iter__(self) -> Iterator[Job]:
+        return self._jobs(refuse_unsafe=False)
+
+    def _listings(self) -> Iterator[Tuple[Tuple[ObjectUrl, ObjectUrl, PurePosixPath], List[str], List[str]]]:
+        """Each folder read, as (input, output root, path under both), with the names of the
+        objects read in it and of all the objects beside them (which decide copy names)."""
+        for url, root, is_folder in self._inputs:
+            if not is_folder:
+                yield (url.parent, root, PurePosixPath()), [url.name], self.storage.listing(url.parent)[0]
+                continue
+            for relative, names in self.storage.walk(url):
+                yield (url, root, relative), names, names
+
+    def _jobs(self, refuse_unsafe: bool) -> Iterator[Job]:
+        photos = 0
+        written_by_file_inputs: Set[str] = set()
+        for (folder, root, relative), names, beside in self._listings():
+            photo_names = [name for name in beside if is_supported(PurePosixPath(name))]
+            shared = set() if self.neutral_names else shared_copy_names(photo_names, self.requested_format)
+            for name in names:
+                source = _joined(folder, relative, name)
+                problem = None
+                if is_supported(PurePosixPath(name)):
+                    photos += 1
+                    copy_name = self._copy_name(PurePosixPath(name), shared, photos)
+                else:
+                    copy_name = name  # never written: the job reports it skipped
+                destination = _joined(root, relative, copy_name)
+                if destination in self._input_files or any(
+                        destination.inside(url) for url, _, is_folder in self._inputs if is_folder):
+                    if refuse_unsafe:
+                        raise UnsafeOutputError(
+                            f"refusing to write over the input {source}: choose another output folder with -o")
+                    problem = f"refusing to write over the input {source}"
+                if source in self._input_files:
+                    if destination in written_by_file_inputs:
+                        problem = f"another input is written to the same output {destination}"
+                    written_by_file_inputs.add(destination)
+                yield Job(source, destination, root, problem)
+
+    def _copy_name(self, photo: PurePosixPath, shared: Set[str], number: int) -> str:
+        if self.neutral_names:
+            return f"photo-{number:0{self._number_width}d}{output_format(photo, self.requested_format).extension}"
+        return copy_name_among(photo, shared, self.requested_format)
+
+
+def _joined(folder: ObjectUrl, relative: PurePosixPath, name: str) -> ObjectUrl:
+    return ObjectUrl("/".join([folder, *relative.parts, name]))
