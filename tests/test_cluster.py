@@ -137,6 +137,7 @@ def test_object_storage_in_and_out_and_a_re_run(cluster, tmp_path, messy_photos)
     s3.create_bucket(Bucket="published")
     for path in sorted(p for p in messy_photos.rglob("*") if p.is_file()):
         s3.upload_file(str(path), "archive", f"2019/{path.relative_to(messy_photos).as_posix()}")
+    s3.put_object(Bucket="archive", Key="2019/not-a-photo.jpg", Body=b"shot list")
     command = ["s3://archive/2019", "-o", "s3://published/2019", "--engine", "ray", "--json"]
 
     first = invoke(*command, "--report", tmp_path / "report.json")
@@ -145,8 +146,11 @@ def test_object_storage_in_and_out_and_a_re_run(cluster, tmp_path, messy_photos)
     assert {name: e["status"] for name, e in entries.items()} == {
         **{f"2019/{p.relative_to(messy_photos).as_posix()}": "ok" for p in messy_photos.rglob("*.*")
            if p.suffix in (".jpg", ".png") and p.name != "broken.jpg"},
-        "2019/DCIM/100/broken.jpg": "failed", "2019/notes.txt": "skipped"}
+        "2019/DCIM/100/broken.jpg": "failed", "2019/not-a-photo.jpg": "failed", "2019/notes.txt": "skipped"}
     assert entries["2019/DCIM/100/broken.jpg"]["reason"].startswith(TRUNCATED)
+    # The decoder names the file it read: the object, as the local run names the file.
+    assert entries["2019/not-a-photo.jpg"]["reason"] == \
+        "cannot read image: cannot identify image file 's3://archive/2019/not-a-photo.jpg'"
     assert all(e["regions"] for e in entries.values() if e["status"] == "ok")
 
     published = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="published")["Contents"])
@@ -162,7 +166,7 @@ def test_object_storage_in_and_out_and_a_re_run(cluster, tmp_path, messy_photos)
 
     again = invoke(*command)
     summary = json.loads(again.stdout.splitlines()[-1])
-    assert (summary["up_to_date"], summary["written"], summary["failed"]) == (len(PHOTOS), 0, 1)
+    assert (summary["up_to_date"], summary["written"], summary["failed"]) == (len(PHOTOS), 0, 2)
     forgotten = runner.invoke(forget_app, ["s3://published/2019"])
     assert forgotten.stdout.startswith("Forgot s3://published/2019"), forgotten.output
     assert runner.invoke(forget_app, ["s3://published/2019"]).stdout.startswith("Nothing was kept")

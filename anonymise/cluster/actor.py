@@ -146,7 +146,8 @@ class StoredBatchAnonymiser(BatchAnonymiser):
             # The object's own time, so the fingerprint is the one the driver computes.
             os.utime(staged.source, ns=(mtime_ns, mtime_ns))
             outcome = super().anonymise(staged)
-            entry = dataclasses.replace(outcome.entry, input=job.source)
+            entry = dataclasses.replace(outcome.entry, input=job.source,
+                                        reason=_named_by_url(outcome.entry.reason, staged, job))
             if entry.status == OK:
                 try:
                     self.storage.write(job.destination, staged.destination.read_bytes())
@@ -155,3 +156,11 @@ class StoredBatchAnonymiser(BatchAnonymiser):
                     return Outcome(ReportEntry(job.source, None, FAILED, reason))
                 entry.output = job.destination
             return dataclasses.replace(outcome, entry=entry)
+
+
+def _named_by_url(reason: Optional[str], staged: Job, job: Job) -> Optional[str]:
+    """A reason that names a staged file (an image decoder's message) names its object instead:
+    the staging folder is the actor's own business, and the local run names the file too."""
+    if reason is None:
+        return None
+    return reason.replace(str(staged.source), job.source).replace(str(staged.destination), job.destination)
