@@ -8,18 +8,20 @@ paths exactly as before (a folder named ``check`` is reached as ``./check``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, NoReturn, Optional
+from typing import Callable, List, NoReturn, Optional
 
 import typer
 
 from anonymise import __version__, launcher
 from anonymise.audit import Audit, Auditor
 from anonymise.cluster.session import RAY_EXTRA
+from anonymise.cluster.statestore import state_refusal
 from anonymise.cluster.storage import is_url
 from anonymise.detectors import DEFAULT_DETECTOR, DETECTORS
 from anonymise.imagefile import OUTPUT_FORMATS
@@ -130,9 +132,10 @@ def anonymise(
         help="With --engine ray: the cluster to join (auto: the one this machine belongs to). "
         "Default: a Ray of this computer only, removed at the end.",
     ),
-    state: Optional[Path] = typer.Option(
-        None, "--state", file_okay=False,
-        help="Keep what a re-run needs in this folder instead of your state folder (never in the output).",
+    state: Optional[str] = typer.Option(
+        None, "--state", metavar="DIR|URL",
+        help="Keep what a re-run needs in this folder instead of your state folder (never in the output); "
+        "with --engine ray also under a private object-storage URL.",
     ),
     version: bool = typer.Option(
         False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
@@ -148,7 +151,7 @@ def anonymise(
     """
     if report is not None and dry_run:
         _usage_error("--report writes a file, and --dry-run writes nothing: choose one")
-    stored = [place for place in [*paths, output] if place is not None and is_url(place)]
+    stored = [place for place in [*paths, output, state] if place is not None and is_url(place)]
     if engine is not Engine.ray:
         if stored:
             _usage_error(f"{stored[0]} is in object storage, which only the Ray engine reads and writes: "
@@ -158,6 +161,8 @@ def anonymise(
     for path in paths:
         if not is_url(path):
             _must_exist(Path(path))
+    if state is not None and not is_url(state) and Path(state).is_file():
+        _usage_error(f"--state names a folder, and {state} is a file")
     file_format_name = file_format.value if file_format else None
     settings = CopySettings(
         detector=detector.value,
@@ -167,24 +172,26 @@ def anonymise(
         neutral_names=neutral_names,
     )
     options = RunOptions(jobs=jobs, overwrite=overwrite, dry_run=dry_run, debug=debug, quiet=quiet,
-                         json_summary=json_summary, state=state)
+                         json_summary=json_summary)
     if engine is Engine.ray:
-        raise typer.Exit(_run_on_ray(paths, output, settings, options, report, ray_address))
+        raise typer.Exit(_run_on_ray(paths, output, settings, options, report, ray_address, state))
+    options = dataclasses.replace(options, state=_folder(state))
     try:
         plan = Plan([Path(path) for path in paths], _folder(output), file_format_name, neutral_names)
     except UnsafeOutputError as error:
         _usage_error(str(error))
     _refuse_report_over_input(plan, report)
+    _refuse_state_in_output(plan, state)
     raise typer.Exit(run_command(plan, settings, options, report))
 
 
 def _run_on_ray(
     paths: List[str], output: Optional[str], settings: CopySettings, options: RunOptions,
-    report: Optional[Path], address: Optional[str],
+    report: Optional[Path], address: Optional[str], state: Optional[str],
 ) -> int:
     """The run on Ray: the same plan checks and console, the photos done by Ray actors."""
-    from anonymise.cluster import RayUnavailableError, cluster_plan, ray_session
-    from anonymise.cluster.run import ClusterRun, folder_unseen_by_nodes, folders_a_run_needs
+    from anonymise.cluster import RayUnavailableError, cluster_plan
+    from anonymise.cluster.statestore import run_state
 
     try:
         plan, run_kind = cluster_plan(paths, output, settings.file_format, settings.neutral_names)
@@ -197,6 +204,22 @@ def _run_on_ray(
         say(f"Error: cannot read the object storage: {printable(' '.join(str(error).split()))}")
         return EXIT_FAILED
     _refuse_report_over_input(plan, report)
+    _refuse_state_in_output(plan, state)
+    with contextlib.ExitStack() as records:
+        try:
+            options = dataclasses.replace(options, state=records.enter_context(run_state(state, _warning(options))))
+        except OSError as error:
+            say(f"Error: cannot read the resume records in {printable(state)}: {printable(' '.join(str(error).split()))}")
+            return EXIT_FAILED
+        return _on_ray(plan, run_kind, paths, output, settings, options, report, address)
+
+
+def _on_ray(plan, run_kind, paths: List[str], output: Optional[str], settings: CopySettings, options: RunOptions,
+            report: Optional[Path], address: Optional[str]) -> int:
+    """The run on the Ray at ``address`` (None: a Ray of this computer only)."""
+    from anonymise.cluster import RayUnavailableError, ray_session
+    from anonymise.cluster.run import ClusterRun, folder_unseen_by_nodes, folders_a_run_needs
+
     try:
         # A dry run lists the copies from the driver alone: no Ray to start.
         with contextlib.nullcontext() if options.dry_run else ray_session(address):
@@ -220,6 +243,17 @@ def _folder(output: Optional[str]) -> Optional[Path]:
 def _refuse_report_over_input(plan, report: Optional[Path]) -> None:
     if report is not None and plan.is_input(report):
         _usage_error(f"the report would overwrite the input {report}")
+
+
+def _refuse_state_in_output(plan, state: Optional[str]) -> None:
+    refusal = state_refusal(plan, state)
+    if refusal is not None:
+        _usage_error(refusal)
+
+
+def _warning(options: RunOptions) -> Callable[[str], None]:
+    """Says a warning on standard error, as the run does (not with --quiet)."""
+    return lambda message: None if options.quiet else say(f"warning: {printable(message)}")
 
 
 def _must_exist(path: Path) -> None:
@@ -288,8 +322,9 @@ def forget(
         help="Output folders (or object-storage URLs) of earlier runs (they need not exist any more).",
     ),
     everything: bool = typer.Option(False, "--all", help="Forget every output folder, and the key the records are made with."),
-    state: Optional[Path] = typer.Option(
-        None, "--state", file_okay=False, help="The folder the runs kept their records in, if they were given --state.",
+    state: Optional[str] = typer.Option(
+        None, "--state", metavar="DIR|URL",
+        help="The folder (or object-storage URL) the runs kept their records in, if they were given --state.",
     ),
 ) -> None:
     """Remove what anonymise keeps on this computer so that a re-run into OUT skips the copies already complete.
@@ -299,22 +334,43 @@ def forget(
     if not outputs and not everything:
         _usage_error("name the output folders to forget, or --all")
     try:
-        if everything:
-            forgotten = resume.forget_everything(state)
-            typer.echo("Forgot every output folder." if forgotten else "Nothing was kept.")
-            return
-        for output in outputs:
-            if is_url(output):  # the records of a cluster run, named by its URL
-                from anonymise.cluster.storage import ObjectUrl, StoredCopyFiles
+        with _forget_state(state) as folder:
+            if everything:
+                forgotten = resume.forget_everything(folder)
+                typer.echo("Forgot every output folder." if forgotten else "Nothing was kept.")
+                return
+            for output in outputs:
+                if is_url(output):  # the records of a cluster run, named by its URL
+                    from anonymise.cluster.storage import ObjectUrl, StoredCopyFiles
 
-                forgotten = resume.forget(ObjectUrl(output), state, StoredCopyFiles(storage=None))
-            else:
-                forgotten = resume.forget(Path(output), state)
-            typer.echo(f"Forgot {printable(output)}: a re-run redoes every copy in it." if forgotten
-                       else f"Nothing was kept for {printable(output)}.")
+                    forgotten = resume.forget(ObjectUrl(output), folder, StoredCopyFiles(storage=None))
+                else:
+                    forgotten = resume.forget(Path(output), folder)
+                typer.echo(f"Forgot {printable(output)}: a re-run redoes every copy in it." if forgotten
+                           else f"Nothing was kept for {printable(output)}.")
     except (resume.ResumeStateError, OSError) as error:
         say(f"Error: {printable(error)}")
         raise typer.Exit(EXIT_FAILED) from None
+
+
+def _forget_state(state: Optional[str]):
+    """The folder whose records ``forget`` removes; for a URL, a mirror whose removals go
+    back to the store (which needs the Ray extra, as the runs that kept them did)."""
+    if state is None or not is_url(state):
+        return contextlib.nullcontext(_folder(state))
+    from anonymise.cluster.session import RayUnavailableError, require_ray
+    from anonymise.cluster.statestore import state_in_store
+
+    try:
+        require_ray()
+    except RayUnavailableError as error:
+        say(f"Error: {printable(error)}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+    def fail(message: str) -> None:
+        raise OSError(message)
+
+    return state_in_store(state, warn=fail)
 
 
 check_app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)

@@ -18,7 +18,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -332,3 +332,93 @@ def test_copies_in_object_storage_are_named_as_on_disk(cluster, tmp_path, neutra
     stored = [(job.source.split("/tree/", 1)[1], job.destination.split("/out/", 1)[1])
               for job in ObjectPlan(Storage(), [f"s3://{bucket}/tree"], f"s3://{bucket}/out", None, neutral_names)]
     assert stored == on_disk
+
+
+def stored_keys(s3, bucket):
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_records_kept_in_object_storage_and_nowhere_on_the_driver(cluster, tmp_path, monkeypatch):
+    s3 = cluster
+    for bucket in ("shoot", "public", "private"):
+        s3.create_bucket(Bucket=bucket)
+    small_photos(tmp_path / "photos", 6, size=(320, 240))
+    for path in sorted((tmp_path / "photos").iterdir()):
+        s3.upload_file(str(path), "shoot", f"day1/{path.name}")
+    driver_state = tmp_path / "driver-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(driver_state))
+    temporaries_before = set(Path(tempfile.gettempdir()).glob("anonymise-state-*"))
+    command = ["s3://shoot/day1", "-o", "s3://public/day1", "--engine", "ray", "--json",
+               "--state", "s3://private/anonymise"]
+
+    first = invoke(*command)
+    assert first.exit_code == 0, first.output
+    records = stored_keys(s3, "private")
+    assert records[0] == "anonymise/key" and len(records) == 2 and re.fullmatch(
+        r"anonymise/resume/[0-9a-f]{32}\.sqlite3", records[1]), records
+    assert stored_keys(s3, "public") == [f"day1/photo-{i:03d}.jpg" for i in range(6)], "the copies, and nothing else"
+    assert not driver_state.exists(), "the driver keeps no records of its own"
+    assert set(Path(tempfile.gettempdir()).glob("anonymise-state-*")) == temporaries_before
+
+    again = invoke(*command)
+    assert json.loads(again.stdout.splitlines()[-1])["up_to_date"] == 6, again.output
+
+    forgotten = runner.invoke(forget_app, ["s3://public/day1", "--state", "s3://private/anonymise"])
+    assert forgotten.stdout.startswith("Forgot s3://public/day1"), forgotten.output
+    # pyarrow keeps an empty marker for the folder it emptied: no record is left.
+    assert [key for key in stored_keys(s3, "private") if not key.endswith("/")] == ["anonymise/key"]
+    assert not driver_state.exists()
+
+
+@pytest.mark.parametrize("state", ["s3://public/day2/state", "s3://shoot2/day2/.state"])
+def test_records_are_never_kept_where_they_would_be_published_or_read(cluster, tmp_path, state):
+    cluster.create_bucket(Bucket="shoot2")
+    cluster.put_object(Bucket="shoot2", Key="day2/a.jpg", Body=noise_jpeg_bytes(tmp_path))
+    refused = invoke("s3://shoot2/day2", "-o", "s3://public/day2", "--engine", "ray", "--state", state)
+    assert refused.exit_code == 2 and f"refusing to keep the resume records in {state}" in refused.output
+
+
+def test_records_put_back_while_the_run_goes_on(cluster):
+    """A driver killed outright loses at most a sync interval of progress."""
+    from anonymise.cluster.statestore import state_in_store
+    from anonymise.run.plan import Job
+    from anonymise.run.resume import ResumeRecords
+
+    cluster.create_bucket(Bucket="records")
+    copies = [Job(Path(f"/in/{i}.jpg"), Path(f"/out/{i}.jpg"), Path("/out")) for i in range(2)]
+    with state_in_store("s3://records/state", sync_seconds=0.2) as folder:
+        records = ResumeRecords(False, warn=pytest.fail, disk_full=pytest.fail, folder=folder,
+                                files=SizedCopies())
+        records.record(copies[0], b"fingerprint")
+        assert wait_for(lambda: len(stored_keys(cluster, "records")) == 2, timeout=10, interval=0.1)
+        stored = {key: cluster.get_object(Bucket="records", Key=key)["Body"].read()
+                  for key in stored_keys(cluster, "records")}
+        records.close()
+    # What was put back mid-run is a whole database, holding the copy recorded.
+    database = [data for key, data in stored.items() if key.endswith(".sqlite3")][0]
+    path = Path(tempfile.mkdtemp()) / "records.sqlite3"
+    try:
+        path.write_bytes(database)
+        assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM copies").fetchone() == (1,)
+    finally:
+        shutil.rmtree(path.parent)
+
+
+class SizedCopies:
+    """Copies the records see without reading a disk: all of them 1000 bytes."""
+
+    on_this_computer = False
+
+    def folder_id(self, root):
+        return str(root).encode()
+
+    def copy_id(self, destination, root):
+        return destination.name.encode()
+
+    def size(self, destination):
+        return 1000
+
+
+def noise_jpeg_bytes(folder):
+    noise_jpeg(folder / "noise.jpg", 64, 48, seed=0)
+    return (folder / "noise.jpg").read_bytes()

@@ -25,6 +25,7 @@ and keeps nothing beyond the run's own traffic).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Tuple, Type, Union
 
@@ -73,6 +74,7 @@ def anonymise_dataset(
     settings: CopySettings = CopySettings(),
     options: RunOptions = RunOptions(),
     report: Optional[Path] = None,
+    state: Union[str, Path, None] = None,
     address: Optional[str] = None,
     cpus_per_actor: float = 1,
     on_file: Callable[[ReportEntry], None] = lambda entry: None,
@@ -81,7 +83,9 @@ def anonymise_dataset(
     """Anonymise every photo under ``sources`` into ``destination`` on Ray; the run's counts.
 
     As ``anonymise SOURCE... -o DEST --engine ray`` does: folders or object-storage URLs,
-    the same copies, resume and ``report`` (a JSON file on this computer); ``on_file`` is
+    the same copies, resume and ``report`` (a JSON file on this computer); the records a
+    re-run needs kept under ``state`` (a folder, or a private object-storage URL) instead
+    of ``options.state`` or the user's state folder; ``on_file`` is
     told each file's entry as it is settled, ``warn`` what a person should know. Runs on
     the Ray already started in this process if there is one (a pipeline of your own), else
     joins ``address`` or starts a Ray of this machine only for the length of the call.
@@ -90,11 +94,16 @@ def anonymise_dataset(
     ``UnsafeOutputError`` (nothing written) or ``OSError`` (the report, a store).
     """
     from anonymise.cluster.run import folder_unseen_by_nodes, folders_a_run_needs
+    from anonymise.cluster.statestore import run_state, state_refusal
 
     plan, run_kind = cluster_plan(sources, destination, settings.file_format, settings.neutral_names)
+    refusal = state_refusal(plan, state)
+    if refusal is not None:
+        raise UnsafeOutputError(refusal)
     writer = ReportWriter(report) if report is not None else None
     try:
-        with ray_session(address):
+        with run_state(state if state is not None else options.state, warn) as folder, ray_session(address):
+            options = dataclasses.replace(options, state=folder)
             if address is not None and isinstance(plan, Plan):
                 unseen = folder_unseen_by_nodes(folders_a_run_needs([Path(s) for s in sources], Path(destination)))
                 if unseen:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Iterator, List, Optional, Sequence, Set, Tuple
 
-from anonymise.cluster.storage import ObjectUrl, Storage
+from anonymise.cluster.storage import ObjectUrl, Storage, is_url
 from anonymise.imagefile import is_supported, output_format
 from anonymise.run.plan import Job, UnsafeOutputError, copy_name_among, shared_copy_names
 
@@ -62,9 +62,14 @@ class ObjectPlan:
         """A report on this computer is never one of the objects read."""
         return False
 
-    def holds(self, path) -> bool:
-        """A report on this computer is never among the copies published."""
-        return False
+    def holds(self, place) -> bool:
+        """Whether ``place``, a URL, lies under an output root or an input (a report or
+        records kept there would be published, or read as photos); a path of this
+        computer never does."""
+        if not isinstance(place, str) or not is_url(place):
+            return False
+        url = ObjectUrl(place)
+        return any(url.inside(root) or url.inside(source) for source, root, _ in self._inputs)
 
     def __iter__(self) -> Iterator[Job]:
         return self._jobs(refuse_unsafe=False)

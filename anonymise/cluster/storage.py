@@ -137,6 +137,12 @@ class Storage:
             raise OSError(f"the store kept {size} of {len(data)} bytes")
 
 
+    def delete(self, url: str) -> None:
+        """Remove the object at ``url``. Raises ``OSError``."""
+        filesystem, path = self.locate(url)
+        filesystem.delete_file(path)
+
+
 class StoredCopyFiles(CopyFiles):
     """How the resume records read copies and sources in object storage."""
 
