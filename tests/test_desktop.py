@@ -79,6 +79,14 @@ def test_threshold_filters_the_candidates_without_detecting_again():
     assert [s.index for s in photo.shown_regions(Options(threshold=0.05))] == [0, 1]
 
 
+def test_the_window_keeps_large_faces_as_the_command_line_does():
+    """A face 256 px tall needs 1.25 times the threshold, in the window as in every run."""
+    photo = ready_photo([(10, 10, 40, 40), (100, 10, 356, 266), (400, 10, 656, 266)], [0.09, 0.09, 0.11],
+                        width=700, height=300)
+    assert [s.index for s in photo.shown_regions(Options(threshold=0.08))] == [0, 2]
+    assert [s.index for s in photo.shown_regions(Options(threshold=0.07))] == [0, 1, 2]
+
+
 def test_clicking_a_detection_removes_it_and_clicking_again_brings_it_back():
     photo = ready_photo([(10, 10, 30, 30), (100, 10, 120, 30)], [0.9, 0.8])
     options = Options()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from anonymise.faces import Faces
+from anonymise.pipeline import Options
 from anonymise.redactors import REDACTORS, build_redactor
 from anonymise.regions import Region, coverage_mask, regions_from_faces
 
@@ -99,3 +100,14 @@ def test_style_handles_tiny_and_large_regions(style, size):
 def test_unknown_style_names_the_choices():
     with pytest.raises(ValueError, match="blur, pixelate, solid, emoji"):
         build_redactor("sticker")
+
+
+@pytest.mark.parametrize("height, score, covered", [
+    (255, 0.081, True),   # below the large-face height: the threshold itself
+    (256, 0.099, False),  # a large face at the threshold's edge: mostly false regions
+    (256, 0.101, True),   # 1.25 times the threshold
+    (600, 0.3, True),
+])
+def test_large_faces_need_a_quarter_more_than_the_threshold(height, score, covered):
+    found = Faces.from_detector(np.array([(0, 0, height * 0.8, height)], dtype=np.float32), np.array([score]), "test")
+    assert list(Options(threshold=0.08).confident(found)) == [covered]

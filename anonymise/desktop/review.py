@@ -106,7 +106,7 @@ class ReviewedPhoto:
             )
 
         shown = []
-        for index in np.flatnonzero(self.candidates.scores >= options.threshold):
+        for index in np.flatnonzero(options.confident(self.candidates)):
             for region in regions(self.candidates[int(index)]):
                 shown.append(ShownRegion(region, Origin.DETECTED, int(index), index not in self.removed))
         for index, box in enumerate(self.drawn):
