@@ -83,7 +83,8 @@ def anonymise(
     detector: DetectorName = typer.Option(DEFAULT_DETECTOR, "--detector", help="Face detector."),
     threshold: float = typer.Option(
         DEFAULT_THRESHOLD, "--threshold", "-t", min=0.0, max=1.0,
-        help="Cover faces scored at least this. Lower finds more faces and more false ones.",
+        help="Cover faces scored at least this (faces 256 px tall or more: 1.25 times this). "
+        "Lower finds more faces and more false ones.",
     ),
     mask_scale: float = typer.Option(
         DEFAULT_MASK_SCALE, "--mask-scale", min=0.5, max=5.0,
