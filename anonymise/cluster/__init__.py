@@ -97,12 +97,13 @@ def anonymise_dataset(
     from anonymise.cluster.statestore import run_state, state_refusal
 
     plan, run_kind = cluster_plan(sources, destination, settings.file_format, settings.neutral_names)
+    state = state if state is not None else options.state
     refusal = state_refusal(plan, state)
     if refusal is not None:
         raise UnsafeOutputError(refusal)
     writer = ReportWriter(report) if report is not None else None
     try:
-        with run_state(state if state is not None else options.state, warn) as folder, ray_session(address):
+        with run_state(state, warn) as folder, ray_session(address):
             options = dataclasses.replace(options, state=folder)
             if address is not None and isinstance(plan, Plan):
                 unseen = folder_unseen_by_nodes(folders_a_run_needs([Path(s) for s in sources], Path(destination)))
