@@ -198,8 +198,9 @@ def write_doc(path: Path, args, jobs: int, runs: dict, resume: dict, load: tuple
         "faces each) in a memory card's layout, anonymised with the default settings",
         f"({DEFAULT_DETECTOR} detector, {DEFAULT_STYLE}, verification pass on).",
         "",
-        f"- Machine: {machine()}; load average {load[0]:.1f} when the run started (the",
-        "  machine was shared with other work, so these are lower bounds on throughput).",
+        f"- Machine: {machine()}; load average {load[0]:.1f} when the run started"
+        + (" (the machine was shared with other work, so these are lower bounds on throughput)."
+           if load[0] >= 1.0 else "."),
         f"- Commit: `{git_commit()}`, {datetime.now(timezone.utc):%Y-%m-%d}.",
         f"- Command: `anonymise PHOTOS -o OUT --jobs {jobs} --json --quiet [--engine ray]`",
         "",
