@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from anonymise.imagefile.structure.parsing import MalformedError, a_or_an, printable, unpack
+from anonymise.imagefile.structure.parsing import (
+    MalformedError, a_or_an, boxes, bytes_outside, printable, unpack,
+)
 from anonymise.imagefile.structure.parts import (
     COMMENT, EMBEDDED_IMAGE, EXIF, ICC_PROFILE, OTHER, STRUCTURAL, TRAILING_DATA, XMP, Part,
 )
@@ -34,46 +36,26 @@ _IMAGE_REFERENCES = {b"base", b"prem"}
 # How the picture is shown (rotation, mirroring, crops, layers, colour): no one is told anything.
 _DISPLAY_PROPERTIES = {b"irot", b"imir", b"rloc", b"lsel", b"iscl", b"altt", b"cmin", b"cmex", b"clli", b"mdcv"}
 
-Box = Tuple[bytes, int, int]  # type, start of body, end
-
-
 def parts(data: bytes) -> List[Part]:
     found: List[Part] = []
     media: List[Tuple[int, int]] = []
     extents: List[Tuple[int, int]] = []
-    for kind, start, end in _boxes(data, 0, len(data)):
+    for kind, start, end in boxes(data, 0, len(data)):
         if kind not in _TOP_LEVEL:
             found.append(_describe(kind, "box"))
         elif kind == b"mdat":
             media.append((start, end))
         elif kind == b"meta":
             found.extend(_meta_problems(data, start + 4, end, extents))
-    unaccounted = _bytes_outside(media, extents)
+    unaccounted = bytes_outside(media, extents)
     if unaccounted:
         found.append(Part(TRAILING_DATA, f"{unaccounted} bytes of media data that belong to no image"))
     return found
 
 
-def _boxes(data: bytes, position: int, end: int) -> List[Box]:
-    boxes = []
-    while position < end:
-        size, kind = unpack(">I4s", data, position)
-        header = 8
-        if size == 1:
-            (size,) = unpack(">Q", data, position + 8)
-            header = 16
-        elif size == 0:
-            size = end - position
-        if size < header or position + size > end:
-            raise MalformedError(f"box {printable(kind)} overruns its container")
-        boxes.append((kind, position + header, position + size))
-        position += size
-    return boxes
-
-
 def _meta_problems(data: bytes, start: int, end: int, extents: list) -> List[Part]:
     found: List[Optional[Part]] = []
-    for kind, body, box_end in _boxes(data, start, end):
+    for kind, body, box_end in boxes(data, start, end):
         if kind not in _IN_META:
             found.append(_describe(kind, "box in the meta box"))
         elif kind == b"hdlr" and data[body + 8 : body + 12] != b"pict":
@@ -81,14 +63,14 @@ def _meta_problems(data: bytes, start: int, end: int, extents: list) -> List[Par
         elif kind == b"iinf":
             (version,) = unpack("B", data, body)
             first = body + (6 if version == 0 else 8)
-            found.extend(_item_problem(data, b, e) for k, b, e in _boxes(data, first, box_end) if k == b"infe")
+            found.extend(_item_problem(data, b, e) for k, b, e in boxes(data, first, box_end) if k == b"infe")
         elif kind == b"iref":
             found.extend(_describe(k, "item reference", EMBEDDED_IMAGE if k in _IMAGE_REFERENCES else OTHER)
-                         for k, _, _ in _boxes(data, body + 4, box_end) if k not in _REFERENCES)
+                         for k, _, _ in boxes(data, body + 4, box_end) if k not in _REFERENCES)
         elif kind == b"iprp":
-            for inner, inner_body, inner_end in _boxes(data, body, box_end):
+            for inner, inner_body, inner_end in boxes(data, body, box_end):
                 if inner == b"ipco":
-                    found.extend(_property_problem(data, *p) for p in _boxes(data, inner_body, inner_end))
+                    found.extend(_property_problem(data, *p) for p in boxes(data, inner_body, inner_end))
                 elif inner != b"ipma":
                     found.append(_describe(inner, "box in the item properties"))
         elif kind == b"iloc":
@@ -154,20 +136,6 @@ def _number(data: bytes, position: int, size: int) -> Tuple[int, int]:
     if size == 0:
         return 0, position
     return unpack(formats[size], data, position)[0], position + size
-
-
-def _bytes_outside(media: List[Tuple[int, int]], extents: List[Tuple[int, int]]) -> int:
-    """Bytes of the media data that no item's extents cover."""
-    unaccounted = 0
-    for start, end in media:
-        covered_to = start
-        for extent_start, extent_end in sorted(extents):
-            if extent_end <= covered_to or extent_start >= end:
-                continue
-            unaccounted += max(0, extent_start - covered_to)
-            covered_to = max(covered_to, min(extent_end, end))
-        unaccounted += end - covered_to
-    return unaccounted
 
 
 def _describe(kind: bytes, what: str, unknown: str = OTHER) -> Part:
