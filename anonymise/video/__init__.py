@@ -1,0 +1,1 @@
+"""Videos: decoding, writing and the check that a written copy holds only its frames."""
