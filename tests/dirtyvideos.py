@@ -176,3 +176,15 @@ def _write_tone(container, stream):
     frame.sample_rate = 48000
     container.mux(stream.encode(frame))
     container.mux(stream.encode(None))
+
+
+def two_cameras_mp4(path):
+    """Two video tracks, as a phone filming with both cameras may write."""
+    container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart", "fflags": "+bitexact"})
+    container.metadata.clear()
+    streams = [_video_stream(container), _video_stream(container)]
+    for stream in streams:
+        stream.codec_context.flags |= _BITEXACT
+        sei_filter = av.bitstream.BitStreamFilterContext("filter_units=remove_types=6", "h264")
+        _write_frames(container, stream, sei_filter)
+    container.close()

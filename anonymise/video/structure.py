@@ -51,8 +51,8 @@ _CHILDREN: Dict[bytes, frozenset] = {
 # Bytes between a container's body and its first child: version and flags, entry counts,
 # and the fixed fields of a sample entry (version 0 of the audio one, as MP4 writes it).
 _FIELDS_BEFORE_CHILDREN = {b"meta": 4, b"dref": 8, b"stsd": 8, b"avc1": 78, b"mp4a": 28}
-# The only boxes that may come more than once in their container.
-_REPEATABLE = {b"trak", b"mdat"}
+# The only boxes that may come more than once in their container (free space only empty).
+_REPEATABLE = {b"trak", b"mdat", b"free"}
 # Tables of fixed-size entries after their version, flags and count: bytes beyond the
 # entries would be a hiding place.
 _ENTRY_BYTES = {b"stts": 8, b"ctts": 8, b"stss": 4, b"stsc": 12, b"stco": 4, b"co64": 8}
@@ -303,7 +303,7 @@ def _nal_problems(data, samples: List[Tuple[int, int]], length_size: int) -> Lis
 def _avc_configuration_problems(data, body: int, end: int) -> List[str]:
     """The H.264 configuration may hold parameter sets only, and the range extension fields
     of the High profiles; an SEI or bytes after them would go unseen by a player."""
-    profile, = unpack("B", data, body + 1)
+    (profile,) = unpack("B", data, body + 1)
     position = body + 5
     found = []
     for expected, count_mask in ((7, 0x1F), (8, 0xFF)):
