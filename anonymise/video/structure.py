@@ -174,13 +174,13 @@ class _MovieWalk:
             self.found.extend(_nal_problems(self.data, samples, (length_size & 3) + 1))
 
     def movie_header(self, parent: bytes, body: int, end: int) -> None:
-        self.found.extend(_header_problems(self.data, b"mvhd", body, end, matrix_at=(36, 48)))
+        self.found.extend(_header_problems(self.data, b"mvhd", body, matrix_at=(36, 48)))
 
     def track_header(self, parent: bytes, body: int, end: int) -> None:
-        self.found.extend(_header_problems(self.data, b"tkhd", body, end, matrix_at=(40, 52)))
+        self.found.extend(_header_problems(self.data, b"tkhd", body, matrix_at=(40, 52)))
 
     def media_header(self, parent: bytes, body: int, end: int) -> None:
-        self.found.extend(_header_problems(self.data, b"mdhd", body, end, matrix_at=None))
+        self.found.extend(_header_problems(self.data, b"mdhd", body, matrix_at=None))
 
     def handler(self, parent: bytes, body: int, end: int) -> None:
         handler_type = self.data[body + 8 : body + 12]
@@ -219,7 +219,7 @@ _CHECKS: Dict[bytes, Callable[[_MovieWalk, bytes, int, int], None]] = {
 }
 
 
-def _header_problems(data, kind: bytes, body: int, end: int, matrix_at: Optional[Tuple[int, int]]) -> List[str]:
+def _header_problems(data, kind: bytes, body: int, matrix_at: Optional[Tuple[int, int]]) -> List[str]:
     """The dates (seconds since 1904 of the recording) and the display matrix of a movie or
     track header, or the language of a media header. ``matrix_at`` is where the matrix is
     in versions 0 and 1 of the box."""
