@@ -24,7 +24,7 @@ from anonymise.pipeline import (
 from anonymise.redactors import REDACTORS, build_redactor
 from anonymise.regions import Region
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "DETECTORS",

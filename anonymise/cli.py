@@ -62,7 +62,7 @@ def _show_version(value: bool) -> None:
 def anonymise(
     paths: List[str] = typer.Argument(
         ..., metavar="PATH", show_default=False,
-        help="Photos or folders of photos (searched recursively); with --engine ray also "
+        help="Photos, videos, or folders of them (searched recursively); with --engine ray also "
         "object-storage URLs (s3://bucket/prefix).",
     ),
     output: Optional[str] = typer.Option(
@@ -97,8 +97,12 @@ def anonymise(
     ),
     neutral_names: bool = typer.Option(
         False, "--neutral-names",
-        help="Name the copies photo-0001.jpg, photo-0002.jpg, ... in the order they are read, "
+        help="Name the copies photo-0001.jpg, photo-0002.jpg, ... (videos video-0001.mp4, ...) in the order they are read, "
         "instead of their own names (which can tell the date, time and device). Folders are kept.",
+    ),
+    keep_audio: bool = typer.Option(
+        False, "--keep-audio",
+        help="Keep the sound of videos (re-encoded, without tags). Off by default: voices identify people.",
     ),
     verify: bool = typer.Option(
         True, "--verify/--no-verify",
@@ -142,7 +146,7 @@ def anonymise(
         False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
-    """Cover every face in PATHS and write clean copies: no metadata, originals untouched.
+    """Cover every face in PATHS (photos and videos) and write clean copies: no metadata, originals untouched.
 
     Re-running the same command skips the copies already complete and does the rest.
 
@@ -171,6 +175,7 @@ def anonymise(
         options=Options(threshold=threshold, mask_scale=mask_scale, shape=shape.value, verify=verify),
         file_format=file_format_name,
         neutral_names=neutral_names,
+        keep_audio=keep_audio,
     )
     options = RunOptions(jobs=jobs, overwrite=overwrite, dry_run=dry_run, debug=debug, quiet=quiet,
                          json_summary=json_summary)

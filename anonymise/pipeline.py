@@ -71,14 +71,16 @@ class Options:
 
 @dataclass(frozen=True)
 class FrameResult:
-    """The regions covered in one frame: found at first, and found by the verification pass."""
+    """The regions covered in one frame: found at first, found by the verification pass,
+    and (in a video) filled in where a tracked face was missed."""
 
     regions: List[Region] = field(default_factory=list)
     verification_regions: List[Region] = field(default_factory=list)
+    track_regions: List[Region] = field(default_factory=list)
 
     @property
     def all_regions(self) -> List[Region]:
-        return self.regions + self.verification_regions
+        return self.regions + self.verification_regions + self.track_regions
 
 
 @dataclass(frozen=True)
@@ -129,24 +131,38 @@ def _covered_pixels(
 
     ``views`` is how many views of a stereo photo sit side by side in ``rgb``.
     """
-    height, width = rgb.shape[:2]
-    found = models.detector.detect(rgb)
-    faces = faces_in_every_view(found[options.confident(found)], width, views)
-    regions = regions_from_faces(faces, width, height, options.mask_scale, options.shape)
+    faces, regions = first_pass(rgb, models, options, views)
     covered = redactor.redact(rgb, regions)
     if not options.verify:
         return covered, faces, FrameResult(regions)
-    again = models.verifier.detect(covered).above(max(options.threshold, VERIFIER_THRESHOLD))
-    already_covered = coverage_mask(regions, width, height)
-    uncovered = np.array([_uncovered_share(box, already_covered) for box in again.xyxy], dtype=float)
-    missed = faces_in_every_view(again[uncovered > _UNCOVERED_SHARE_OF_A_MISSED_FACE], width, views)
-    extra = regions_from_faces(missed, width, height, options.mask_scale, options.shape)
+    missed, extra = verification_pass(covered, regions, models, options, views)
     if extra:
         covered = redactor.redact(covered, extra)
     return covered, Faces.concatenate([faces, missed]), FrameResult(regions, extra)
 
 
-def _uncovered_share(box: np.ndarray, covered: np.ndarray) -> float:
+def first_pass(rgb: np.ndarray, models: Models, options: Options, views: int = 1) -> Tuple[Faces, List[Region]]:
+    """The faces the detector finds in upright pixels, and the regions that cover them."""
+    height, width = rgb.shape[:2]
+    found = models.detector.detect(rgb)
+    faces = faces_in_every_view(found[options.confident(found)], width, views)
+    return faces, regions_from_faces(faces, width, height, options.mask_scale, options.shape)
+
+
+def verification_pass(
+    covered: np.ndarray, regions: Sequence[Region], models: Models, options: Options, views: int = 1
+) -> Tuple[Faces, List[Region]]:
+    """The faces the verifier still finds in ``covered`` (pixels with ``regions`` covered)
+    that are not mostly under a cover already, and the regions that cover them."""
+    height, width = covered.shape[:2]
+    again = models.verifier.detect(covered).above(max(options.threshold, VERIFIER_THRESHOLD))
+    already_covered = coverage_mask(list(regions), width, height)
+    uncovered = np.array([uncovered_share(box, already_covered) for box in again.xyxy], dtype=float)
+    missed = faces_in_every_view(again[uncovered > _UNCOVERED_SHARE_OF_A_MISSED_FACE], width, views)
+    return missed, regions_from_faces(missed, width, height, options.mask_scale, options.shape)
+
+
+def uncovered_share(box: np.ndarray, covered: np.ndarray) -> float:
     height, width = covered.shape
     x1, y1 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
     x2, y2 = min(width, int(np.ceil(box[2]))), min(height, int(np.ceil(box[3])))
@@ -260,4 +276,6 @@ __all__ = [
     "anonymise_image",
     "anonymise_pixels",
     "cover_frame",
+    "first_pass",
+    "verification_pass",
 ]

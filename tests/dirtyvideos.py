@@ -120,11 +120,16 @@ def gopro_mp4(path):
     stream.codec_context.flags |= _BITEXACT
     data = container.add_data_stream("bin_data")
     _write_frames(container, stream)
+    _write_gps_data(container, data)
+    container.close()
+
+
+def _write_gps_data(container, data):
+    """Two seconds of a GoPro-style GPS payload in the data track."""
     for second in range(2):
         packet = av.Packet(GOPRO_PAYLOAD)
         packet.stream, packet.time_base, packet.pts, packet.dts = data, Fraction(1, 1), second, second
         container.mux(packet)
-    container.close()
 
 
 def _dirty_mp4(path, metadata=(), stream_metadata=(), rotation=None):
@@ -187,4 +192,25 @@ def two_cameras_mp4(path):
         stream.codec_context.flags |= _BITEXACT
         sei_filter = av.bitstream.BitStreamFilterContext("filter_units=remove_types=6", "h264")
         _write_frames(container, stream, sei_filter)
+    container.close()
+
+
+def phone_video_with_everything(path):
+    """All a phone or action camera leaves in one file: place, make and model, recording
+    time (as named keys and in every header), a timecode track, sound, and a GPS data track."""
+    container = av.open(str(path), "w", format="mp4", options={"movflags": "use_metadata_tags"})
+    container.metadata.update({
+        "com.apple.quicktime.location.ISO6709": LOCATION,
+        "com.apple.quicktime.make": MAKE,
+        "com.apple.quicktime.model": MODEL,
+        "creation_time": CREATION_TIME,
+        "timecode": TIMECODE,
+    })
+    stream = _video_stream(container)
+    stream.metadata["handler_name"] = HANDLER_NAME
+    sound = _tone_stream(container)
+    data = container.add_data_stream("bin_data")
+    _write_frames(container, stream)
+    _write_tone(container, sound)
+    _write_gps_data(container, data)
     container.close()

@@ -56,14 +56,14 @@ def test_an_unexpected_error_fails_the_photo_without_a_traceback_unless_debug(tm
     small_photos(photos, 2)
     import anonymise.run.worker
 
-    real_anonymise_file = anonymise.run.worker.anonymise_file
+    real_anonymise_file = anonymise.run.worker.anonymise_media_file
 
     def anonymise_file_with_a_bug(source, *args, **kwargs):
         if source.name == "photo-001.jpg":
             raise ZeroDivisionError("a bug\nover two lines")
         return real_anonymise_file(source, *args, **kwargs)
 
-    monkeypatch.setattr(anonymise.run.worker, "anonymise_file", anonymise_file_with_a_bug)
+    monkeypatch.setattr(anonymise.run.worker, "anonymise_media_file", anonymise_file_with_a_bug)
     quiet = invoke(photos, "-o", tmp_path / "out")
     assert quiet.exit_code == 1
     assert f"failed: {photos / 'photo-001.jpg'}: unexpected error: ZeroDivisionError: a bug over two lines" in quiet.stderr

@@ -11,10 +11,10 @@ Read lazily, a folder of the store at a time.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from anonymise.cluster.storage import ObjectUrl, Storage, is_url
-from anonymise.imagefile import is_supported, output_format
+from anonymise.media import is_media, media_kind, neutral_name
 from anonymise.run.plan import Job, UnsafeOutputError, copy_name_among, shared_copy_names
 
 
@@ -53,9 +53,9 @@ class ObjectPlan:
             self._inputs.append((url, root, is_folder))
         self._input_files: Set[str] = {url for url, _, is_folder in self._inputs if not is_folder}
         self._number_width = 4
-        if neutral_names:  # wide enough for every photo's number
-            photos = sum(is_supported(PurePosixPath(name)) for _, names, _ in self._listings() for name in names)
-            self._number_width = max(4, len(str(photos)))
+        if neutral_names:  # wide enough for every photo's and video's number
+            files = sum(is_media(PurePosixPath(name)) for _, names, _ in self._listings() for name in names)
+            self._number_width = max(4, len(str(files)))
         self.total = sum(1 for _ in self._jobs(refuse_unsafe=True))
 
     def is_input(self, path) -> bool:
@@ -85,17 +85,16 @@ class ObjectPlan:
                 yield (url, root, relative), names, names
 
     def _jobs(self, refuse_unsafe: bool) -> Iterator[Job]:
-        photos = 0
+        numbers: Dict[str, int] = {}  # photos and videos are numbered apart
         written_by_file_inputs: Set[str] = set()
         for (folder, root, relative), names, beside in self._listings():
-            photo_names = [name for name in beside if is_supported(PurePosixPath(name))]
+            photo_names = [name for name in beside if is_media(PurePosixPath(name))]
             shared = set() if self.neutral_names else shared_copy_names(photo_names, self.requested_format)
             for name in names:
                 source = _joined(folder, relative, name)
                 problem = None
-                if is_supported(PurePosixPath(name)):
-                    photos += 1
-                    copy_name = self._copy_name(PurePosixPath(name), shared, photos)
+                if is_media(PurePosixPath(name)):
+                    copy_name = self._copy_name(PurePosixPath(name), shared, numbers)
                 else:
                     copy_name = name  # never written: the job reports it skipped
                 destination = _joined(root, relative, copy_name)
@@ -111,9 +110,11 @@ class ObjectPlan:
                     written_by_file_inputs.add(destination)
                 yield Job(source, destination, root, problem)
 
-    def _copy_name(self, photo: PurePosixPath, shared: Set[str], number: int) -> str:
+    def _copy_name(self, photo: PurePosixPath, shared: Set[str], numbers: Dict[str, int]) -> str:
         if self.neutral_names:
-            return f"photo-{number:0{self._number_width}d}{output_format(photo, self.requested_format).extension}"
+            kind = media_kind(photo)
+            numbers[kind] = number = numbers.get(kind, 0) + 1
+            return neutral_name(photo, number, self._number_width, self.requested_format)
         return copy_name_among(photo, shared, self.requested_format)
 
 

@@ -10,7 +10,7 @@ from typing import Any, Iterator, List, Optional, Sequence
 from anonymise.cluster.actor import StoredBatchAnonymiser
 from anonymise.cluster.executor import RayActors
 from anonymise.cluster.storage import StoredCopyFiles
-from anonymise.imagefile import refuse_what_is_not_a_photo_type
+from anonymise.media import refuse_what_is_not_a_media_type
 from anonymise.run.local import LocalRun
 from anonymise.run.outcome import Outcome
 from anonymise.tempfiles import remove_stale_temporaries
@@ -57,8 +57,8 @@ class ObjectStoreRun(ClusterRun):
         return {"actor_class": StoredBatchAnonymiser}
 
     @staticmethod
-    def _refuse_what_is_not_a_photo(source) -> None:
-        refuse_what_is_not_a_photo_type(PurePosixPath(source.name))
+    def _refuse_what_is_not_media(source) -> None:
+        refuse_what_is_not_a_media_type(PurePosixPath(source.name))
 
     def _clean_before_writing_into(self, folder) -> None:
         """Nothing to clean: an object appears only whole, and never as a temporary one."""

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from anonymise.names import tells_when_or_what
 from anonymise.run.local import LocalRun
 from anonymise.run.outcome import FAILED, OK, SKIPPED, UP_TO_DATE, Outcome, Totals
 from anonymise.run.plan import Plan
+from anonymise.run.progress import VideoFrames
 from anonymise.run.report import ReportWriter
 from anonymise.run.settings import CopySettings, RunOptions
 
@@ -119,7 +121,8 @@ def _run_command(
         return EXIT_FAILED
     interrupted = False
     try:
-        with _progress(plan.total, enabled=stderr.is_terminal and not options.quiet) as advance, \
+        with _progress(plan.total, enabled=stderr.is_terminal and not options.quiet,
+                       video_frames=getattr(run, "video_frames", None)) as advance, \
                 _ctrl_c_finishes_photos_in_progress(run):
             try:
                 for outcome in run.outcomes():
@@ -193,12 +196,12 @@ def _summary_line(totals: Totals, dry_run: bool) -> str:
     up_to_date = f"{totals.up_to_date} up to date, " if totals.up_to_date else ""
     if dry_run:
         return (
-            f"Dry run: {_photos(totals.written)} would be written, {up_to_date}"
+            f"Dry run: {_written(totals)} would be written, {up_to_date}"
             f"{totals.skipped} skipped, {totals.failed} failed. Nothing was written."
         )
     rate = f" ({totals.photos_per_second:.2f} photos/s)" if totals.written else ""
     return (
-        f"{_photos(totals.written)} written, {totals.faces_covered} faces covered"
+        f"{_written(totals)} written, {totals.faces_covered} faces covered"
         f"{_verification_note(totals.faces_found_by_verification)}, {up_to_date}"
         f"{totals.skipped} skipped, {totals.failed} failed, in {totals.seconds:.1f} s{rate}."
     )
@@ -229,8 +232,13 @@ def _summary_json(
     }
 
 
-def _photos(count: int) -> str:
-    return f"{count} photo{'s' * (count != 1)}"
+def _written(totals: Totals) -> str:
+    """``3 photos``, or ``3 photos and 1 video`` (a face in each frame of a video counts once)."""
+    photos = totals.written - totals.videos_written
+    said = f"{photos} photo{'s' * (photos != 1)}"
+    if totals.videos_written:
+        said += f" and {totals.videos_written} video{'s' * (totals.videos_written != 1)}"
+    return said
 
 
 def _files(count: int) -> str:
@@ -238,16 +246,29 @@ def _files(count: int) -> str:
 
 
 @contextlib.contextmanager
-def _progress(total: int, enabled: bool) -> Iterator:
+def _progress(total: int, enabled: bool, video_frames: Optional[VideoFrames] = None) -> Iterator:
     """A progress bar on standard error while the run goes; yields the function that
-    moves it on by one file."""
+    moves it on by one file. While videos are being written, their frames are shown too."""
     if not enabled:
         yield lambda: None
         return
-    columns = (TextColumn("Anonymising"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (TextColumn("Anonymising"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+               _VideoFramesColumn(video_frames))
     with Progress(*columns, console=stderr, transient=True) as progress:
         task = progress.add_task("", total=total)
         yield lambda: progress.advance(task)
+
+
+class _VideoFramesColumn(ProgressColumn):
+    """``video frames 120/750`` while videos are being written (read at each refresh)."""
+
+    def __init__(self, video_frames: Optional[VideoFrames]) -> None:
+        super().__init__()
+        self.video_frames = video_frames
+
+    def render(self, task) -> Text:
+        done, expected = self.video_frames.in_progress() if self.video_frames is not None else (0, 0)
+        return Text(f"video frames {done}/{expected}" if expected else "")
 
 
 @contextlib.contextmanager

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional, Set
 
 from anonymise.errors import NotAnImageError
-from anonymise.imagefile import refuse_what_is_not_a_photo
+from anonymise.media import refuse_what_is_not_media
 from anonymise.run.outcome import FAILED, OK, SKIPPED, UP_TO_DATE, Outcome, ReportEntry, Totals
 from anonymise.run.plan import Job, Plan
+from anonymise.run.progress import VideoFrames
 from anonymise.run.pool import InThisProcess, Stopping, Work, WorkerProcesses, workers_for
 from anonymise.run.resume import LOCAL_FILES, CopyFiles, ResumeRecords
 from anonymise.run.settings import CopySettings, RunOptions
@@ -39,6 +40,7 @@ class LocalRun:
         self.totals = Totals()
         self.stopping = Stopping()
         self.workers = workers_for(options.jobs, plan.total)
+        self.video_frames = VideoFrames(self.workers)
         # Told about problems that do not fail a photo (progress that cannot be recorded).
         self._records = ResumeRecords(options.dry_run, warn, self.stopping.because, options.state, self.copy_files)
         self._cleaned_folders: Set[Path] = set()
@@ -79,8 +81,8 @@ class LocalRun:
     def _executor(self):
         """What does the jobs that need a worker: this process, or worker processes."""
         if self.workers == 1:
-            return InThisProcess(self.settings, self.options.debug, self.stopping)
-        return WorkerProcesses(self.settings, self.options.debug, self.stopping, self.workers)
+            return InThisProcess(self.settings, self.options.debug, self.stopping, self.video_frames)
+        return WorkerProcesses(self.settings, self.options.debug, self.stopping, self.workers, self.video_frames)
 
     def _work(self) -> Iterator[Work]:
         """Each job, with its outcome when no worker is needed for it."""
@@ -101,14 +103,14 @@ class LocalRun:
         if job.conflict:
             return Outcome(ReportEntry(job.source, None, FAILED, job.conflict))
         try:
-            self._refuse_what_is_not_a_photo(job.source)
+            self._refuse_what_is_not_media(job.source)
         except NotAnImageError as error:
             return Outcome(ReportEntry(job.source, None, SKIPPED, str(error)))
         return None
 
     @staticmethod
-    def _refuse_what_is_not_a_photo(source: Path) -> None:
-        refuse_what_is_not_a_photo(source)
+    def _refuse_what_is_not_media(source: Path) -> None:
+        refuse_what_is_not_media(source)
 
     def _clean_before_writing_into(self, folder: Path) -> None:
         """Remove the temporary files a killed run left in ``folder``, once, before this run

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from anonymise.pipeline import FileResult
+from anonymise.video import is_video
 
 # A file's status: written now, already complete from an earlier run (left as it was),
 # not a photo to anonymise, or not anonymised (with a one-line reason).
@@ -38,6 +39,8 @@ class Outcome:
 @dataclass
 class Totals:
     written: int = 0
+    # Among those, the videos.
+    videos_written: int = 0
     faces_covered: int = 0
     # Among those, the faces only the verification pass found.
     faces_found_by_verification: int = 0
@@ -51,6 +54,7 @@ class Totals:
         entry = outcome.entry
         if entry.status == OK:
             self.written += 1
+            self.videos_written += is_video(entry.input)
             if entry.result is not None:
                 self.faces_covered += len(entry.result.regions)
                 self.faces_found_by_verification += len(entry.result.verification_regions)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from anonymise.errors import AnonymiseError
-from anonymise.imagefile import is_supported, output_format, output_name
+from anonymise.media import copy_extension, copy_name, is_media, media_kind, neutral_name
 
 OUTPUT_SUFFIX = "-anonymised"
 
@@ -81,9 +81,10 @@ class Plan:
     With ``output``, a single folder's tree goes straight under it, several folders each
     under their own name, and files directly in it; without, each input goes to
     ``default_output_root``. Each photo keeps its name, with the extension of
-    ``requested_format`` if that changes its format; with ``neutral_names`` photos are named
-    ``photo-0001.jpg``, ``photo-0002.png``, ... in the order they are read, so no name
-    tells when or with what a photo was taken. The same inputs always give the same names,
+    ``requested_format`` if that changes its format (a video's copy is always ``.mp4``);
+    with ``neutral_names`` photos are named ``photo-0001.jpg``, ``photo-0002.png``, ... and
+    videos ``video-0001.mp4``, ... in the order they are read, so no name tells when or
+    with what a photo or video was taken. The same inputs always give the same names,
     so a re-run finds the copies of an earlier one.
 
     Raises ``UnsafeOutputError`` when any copy would be written inside an input folder or
@@ -120,9 +121,9 @@ class Plan:
         self._names_listed: Tuple[Optional[Path], Dict[str, Path]] = (None, {})
         self._shared_listed: Tuple[Optional[Path], Set[str]] = (None, set())
         self._number_width = 4
-        if neutral_names:  # wide enough for every photo's number
-            photos = sum(is_supported(source) for current in self._inputs for source, _ in current.entries())
-            self._number_width = max(4, len(str(photos)))
+        if neutral_names:  # wide enough for every photo's and video's number
+            files = sum(is_media(source) for current in self._inputs for source, _ in current.entries())
+            self._number_width = max(4, len(str(files)))
         # A first pass checks every destination before anything is written, and counts.
         self.total = sum(1 for _ in self._jobs(refuse_unsafe=True))
 
@@ -143,17 +144,16 @@ class Plan:
         return self._jobs(refuse_unsafe=False)
 
     def _jobs(self, refuse_unsafe: bool) -> Iterator[Job]:
-        photos = 0
+        numbers: Dict[str, int] = {}  # photos and videos are numbered apart
         for index, current in enumerate(self._inputs):
             # The photos of the folder being read, by copy name: two of them (a.heic and
             # a.jpg, both written as a.jpg) may share one.
             folder, named_in_folder = None, {}
             for source, problem in current.entries():
                 relative = source.relative_to(current.path) if current.is_folder else Path(source.name)
-                is_photo = is_supported(source)
-                photos += is_photo
-                # Not a photo: never written, the job reports the file as skipped.
-                name = self._copy_name(source, photos) if is_photo else source.name
+                is_photo = is_media(source)
+                # Not a photo or video: never written, the job reports the file as skipped.
+                name = self._copy_name(source, numbers) if is_photo else source.name
                 destination = current.root / relative.parent / name
                 try:
                     key = destination.resolve()
@@ -176,10 +176,11 @@ class Plan:
                         problem = f"another input ({writer}) is written to the same output {destination}"
                 yield Job(source, destination, current.root, problem)
 
-    def _copy_name(self, photo: Path, number: int) -> str:
+    def _copy_name(self, photo: Path, numbers: Dict[str, int]) -> str:
         if self.neutral_names:
-            extension = output_format(photo, self.requested_format).extension
-            return f"photo-{number:0{self._number_width}d}{extension}"
+            kind = media_kind(photo)
+            numbers[kind] = number = numbers.get(kind, 0) + 1
+            return neutral_name(photo, number, self._number_width, self.requested_format)
         return self._own_copy_name(photo)
 
     def _own_copy_name(self, photo: Path) -> str:
@@ -231,9 +232,9 @@ class Plan:
 def copy_name_among(photo: Path, shared: Set[str], requested_format: Optional[str]) -> str:
     """The copy name of ``photo``, given the copy names ``shared`` by several photos of its
     folder: one whose name changes keeps its own name before the new extension."""
-    name = output_name(photo, requested_format)
+    name = copy_name(photo, requested_format)
     if name != photo.name and name in shared:
-        return photo.name + output_format(photo, requested_format).extension
+        return photo.name + copy_extension(photo, requested_format)
     return name
 
 
@@ -242,8 +243,8 @@ def shared_copy_names(photo_names: Iterable[str], requested_format: Optional[str
     seen: Set[str] = set()
     shared: Set[str] = set()
     for name in photo_names:
-        copy_name = output_name(Path(name), requested_format)
-        (shared if copy_name in seen else seen).add(copy_name)
+        name_of_copy = copy_name(Path(name), requested_format)
+        (shared if name_of_copy in seen else seen).add(name_of_copy)
     return shared
 
 
@@ -254,7 +255,7 @@ def _photo_names_in(folder: Path) -> List[str]:
             found = sorted(e.name for e in listing if e.is_symlink() or not e.is_dir())
     except OSError:
         return []
-    return [name for name in found if is_supported(Path(name))]
+    return [name for name in found if is_media(Path(name))]
 
 
 def files_under(inputs: Sequence[Path]) -> Iterator[Tuple[Path, Optional[str]]]:

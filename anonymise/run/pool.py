@@ -27,6 +27,7 @@ import cv2
 
 from anonymise.run.outcome import FAILED, Outcome, ReportEntry
 from anonymise.run.plan import Job
+from anonymise.run.progress import VideoFrames
 from anonymise.run.settings import CopySettings
 from anonymise.run.worker import PhotoWorker
 
@@ -87,8 +88,10 @@ class Stopping:
 class InThisProcess:
     """Every job in this process, one after another; the models load with the first photo."""
 
-    def __init__(self, settings: CopySettings, debug: bool, stopping: Stopping) -> None:
+    def __init__(self, settings: CopySettings, debug: bool, stopping: Stopping,
+                 video_frames: Optional[VideoFrames] = None) -> None:
         self.settings, self.debug, self.stopping = settings, debug, stopping
+        self.video_frames = video_frames
         self._worker: Optional[PhotoWorker] = None
 
     def outcomes(self, work: Iterable[Work]) -> Iterator[Tuple[Job, Outcome]]:
@@ -96,7 +99,8 @@ class InThisProcess:
             if self.stopping.now:
                 return
             if known is None:
-                self._worker = self._worker or PhotoWorker.loading_models(self.settings, self.debug)
+                self._worker = self._worker or PhotoWorker.loading_models(
+                    self.settings, self.debug, frames=self.video_frames.claim() if self.video_frames else None)
                 known = self._worker.process(job)
             yield job, known
 
@@ -113,8 +117,10 @@ class _Slot:
 class WorkerProcesses:
     """Jobs spread over ``workers`` processes, each inference using its share of the cores."""
 
-    def __init__(self, settings: CopySettings, debug: bool, stopping: Stopping, workers: int) -> None:
+    def __init__(self, settings: CopySettings, debug: bool, stopping: Stopping, workers: int,
+                 video_frames: Optional[VideoFrames] = None) -> None:
         self.settings, self.debug, self.stopping, self.workers = settings, debug, stopping, workers
+        self.video_frames = video_frames
         self._pool: Optional[ProcessPoolExecutor] = None
 
     def outcomes(self, work: Iterable[Work]) -> Iterator[Tuple[Job, Outcome]]:
@@ -203,7 +209,8 @@ class WorkerProcesses:
                 max_workers=self.workers,
                 mp_context=_SPAWN,
                 initializer=start_worker_process,
-                initargs=(self.settings, self.debug, max(1, default_jobs() // self.workers), self.stopping.shared),
+                initargs=(self.settings, self.debug, max(1, default_jobs() // self.workers), self.stopping.shared,
+                          self.video_frames),
             )
         return self._pool
 
@@ -231,11 +238,13 @@ _process_start_error: Optional[str] = None
 _run_stopping = None
 
 
-def start_worker_process(settings: CopySettings, debug: bool, threads: int, run_stopping) -> None:
+def start_worker_process(settings: CopySettings, debug: bool, threads: int, run_stopping,
+                         video_frames: Optional[VideoFrames] = None) -> None:
     """Pool initializer: load the models once for every job this process will run, each
     inference using at most ``threads`` threads (the worker's share of the cores).
 
-    ``run_stopping`` is the shared byte ``Stopping`` sets when no more jobs may start.
+    ``run_stopping`` is the shared byte ``Stopping`` sets when no more jobs may start;
+    ``video_frames`` where this worker counts a video's frames for the progress display.
     """
     global _process_worker, _process_start_error, _run_stopping
     _run_stopping = run_stopping
@@ -247,7 +256,8 @@ def start_worker_process(settings: CopySettings, debug: bool, threads: int, run_
     _terminate_with_parent()
     cv2.setNumThreads(threads)
     try:
-        _process_worker = PhotoWorker.loading_models(settings, debug, threads)
+        frames = video_frames.claim() if video_frames is not None else None
+        _process_worker = PhotoWorker.loading_models(settings, debug, threads, frames)
     except Exception as error:  # reported by every job, and the run stops
         _process_start_error = f"cannot load the face detector: {type(error).__name__}: {error}"
 

@@ -31,12 +31,14 @@ def entry_json(entry: ReportEntry) -> Dict[str, Any]:
 
 
 def _regions_json(result: FileResult) -> List[Dict[str, Any]]:
-    """Every covered region; ``frame`` counts from 0, ``pass`` says which detection found it."""
+    """Every covered region; ``frame`` counts from 0, ``pass`` says which detection found it
+    (``track``: a video's face filled in from its sightings in the frames around)."""
     return [
         {"box": list(r.box), "score": round(r.score, 4), "detector": r.detector,
          "frame": index, "pass": found_by}
         for index, frame in enumerate(result.frames)
-        for found_by, regions in (("first", frame.regions), ("verification", frame.verification_regions))
+        for found_by, regions in (("first", frame.regions), ("verification", frame.verification_regions),
+                                  ("track", frame.track_regions))
         for r in regions
     ]
 

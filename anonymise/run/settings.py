@@ -19,6 +19,7 @@ from anonymise import __version__
 from anonymise.detectors import DEFAULT_DETECTOR
 from anonymise.pipeline import Options
 from anonymise.redactors import Redactor, build_redactor
+from anonymise.video import VideoOptions
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ class CopySettings:
     # --format and --neutral-names: they name the copies (see plan.Plan).
     file_format: Optional[str] = None
     neutral_names: bool = False
+    # --keep-audio: a video's copy keeps its sound (voices identify people: off by default).
+    keep_audio: bool = False
+
+    @property
+    def video(self) -> VideoOptions:
+        return VideoOptions(keep_audio=self.keep_audio)
 
     @cached_property
     def key(self) -> str:
@@ -47,6 +54,7 @@ class CopySettings:
             "options": self.options.__dict__,
             "file_format": self.file_format,
             "neutral_names": self.neutral_names,
+            "keep_audio": self.keep_audio,
         }
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from anonymise.errors import AnonymiseError, NotAnImageError, UncleanOutputError, UnreadableImageError, WriteError
-from anonymise.imagefile import check_photo_file, why_unreadable
+from anonymise.imagefile import why_unreadable
+from anonymise.media import anonymise_media_file, check_media_file
 from anonymise.models import Models, build_models
-from anonymise.pipeline import FileResult, anonymise_file
+from anonymise.pipeline import FileResult
 from anonymise.run.outcome import FAILED, OK, SKIPPED, Outcome, ReportEntry
 from anonymise.run.plan import Job
+from anonymise.run.progress import FrameSlot
 from anonymise.run.resume import DISK_FULL_ERRNOS, source_fingerprint
 from anonymise.run.settings import CopySettings
 
@@ -32,27 +34,38 @@ _NEARLY_FULL_BYTES = 64 * 2**20
 class PhotoWorker:
     """Anonymises one job after another with the models it was given."""
 
-    def __init__(self, settings: CopySettings, models: Models, debug: bool = False) -> None:
+    def __init__(self, settings: CopySettings, models: Models, debug: bool = False,
+                 frames: Optional[FrameSlot] = None) -> None:
         self.settings = settings
         self.models = models
         self.debug = debug
+        # Where a video's frames are counted as it goes, for the progress display.
+        self.frames = frames
 
     @classmethod
-    def loading_models(cls, settings: CopySettings, debug: bool = False, threads: int = 0) -> "PhotoWorker":
+    def loading_models(cls, settings: CopySettings, debug: bool = False, threads: int = 0,
+                       frames: Optional[FrameSlot] = None) -> "PhotoWorker":
         """A worker with its own models, each inference using at most ``threads`` threads."""
-        return cls(settings, build_models(settings.detector, settings.options.verify, threads), debug)
+        return cls(settings, build_models(settings.detector, settings.options.verify, threads), debug, frames)
 
     def anonymise(self, job: Job) -> Tuple[bytes, FileResult]:
-        """Check and anonymise the job's photo; the source's fingerprint and what was covered.
+        """Check and anonymise the job's photo or video; the source's fingerprint and what
+        was covered.
 
         Raises ``AnonymiseError`` (and nothing else, whatever the file holds) when it cannot.
         """
-        check_photo_file(job.source)
+        check_media_file(job.source)
         try:
             fingerprint = source_fingerprint(job.source, self.settings.key)
         except OSError as error:
             raise UnreadableImageError(why_unreadable(job.source, error)) from None
-        result = anonymise_file(job.source, job.destination, self.models, self.settings.redactor, self.settings.options)
+        settings = self.settings
+        try:
+            result = anonymise_media_file(job.source, job.destination, self.models, settings.redactor,
+                                          settings.options, settings.video, self.frames)
+        finally:
+            if self.frames is not None:
+                self.frames.clear()
         return fingerprint, result
 
     def process(self, job: Job) -> Outcome:
