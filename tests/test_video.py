@@ -159,7 +159,7 @@ def test_a_folder_of_photos_and_videos_with_neutral_names_report_and_rerun(tmp_p
 
     done = run_cli(folder, "-o", out, "--neutral-names", "--report", report, "--style", "solid")
     assert done.exit_code == 0, done.stderr
-    assert "1 photo and 2 videos written" in done.stderr
+    assert "1 photo and 2 videos written" in done.stderr and "in the frames of videos" in done.stderr
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
         "day two/video-0002.mp4", "photo-0001.jpg", "video-0001.mp4"]
     entries = {Path(e["input"]).name: e for e in json.loads(report.read_text())["files"]}

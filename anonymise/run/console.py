@@ -202,13 +202,17 @@ def _summary_line(totals: Totals, dry_run: bool) -> str:
     rate = f" ({totals.photos_per_second:.2f} photos/s)" if totals.written else ""
     return (
         f"{_written(totals)} written, {totals.faces_covered} faces covered"
-        f"{_verification_note(totals.faces_found_by_verification)}, {up_to_date}"
+        f"{_verification_note(totals.faces_found_by_verification)}{_video_note(totals)}, {up_to_date}"
         f"{totals.skipped} skipped, {totals.failed} failed, in {totals.seconds:.1f} s{rate}."
     )
 
 
 def _verification_note(found: int) -> str:
     return f" ({found} found only by the verification pass)" if found else ""
+
+
+def _video_note(totals: Totals) -> str:
+    return f" and {totals.video_regions_covered} in the frames of videos" if totals.videos_written else ""
 
 
 def _summary_json(
@@ -218,6 +222,7 @@ def _summary_json(
         "written": totals.written,
         "faces_covered": totals.faces_covered,
         "faces_found_by_verification": totals.faces_found_by_verification,
+        "video_regions_covered": totals.video_regions_covered,
         "up_to_date": totals.up_to_date,
         "skipped": totals.skipped,
         "failed": totals.failed,

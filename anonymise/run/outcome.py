@@ -44,6 +44,8 @@ class Totals:
     faces_covered: int = 0
     # Among those, the faces only the verification pass found.
     faces_found_by_verification: int = 0
+    # In videos a face counts once in each frame it is covered in: counted apart.
+    video_regions_covered: int = 0
     up_to_date: int = 0
     skipped: int = 0
     failed: int = 0
@@ -54,8 +56,11 @@ class Totals:
         entry = outcome.entry
         if entry.status == OK:
             self.written += 1
-            self.videos_written += is_video(entry.input)
-            if entry.result is not None:
+            video = is_video(entry.input)
+            self.videos_written += video
+            if entry.result is not None and video:
+                self.video_regions_covered += len(entry.result.regions)
+            elif entry.result is not None:
                 self.faces_covered += len(entry.result.regions)
                 self.faces_found_by_verification += len(entry.result.verification_regions)
         elif entry.status == UP_TO_DATE:
