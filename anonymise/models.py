@@ -7,7 +7,7 @@ verification pass is off). Nothing in the core loads a model of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from anonymise.detectors import DEFAULT_DETECTOR, Detector, build_detector
@@ -33,3 +33,12 @@ def build_models(detector: str = DEFAULT_DETECTOR, verify: bool = True, threads:
         build_detector(VERIFIER_DETECTOR, threads=threads) if verify else None,
         threads,
     )
+
+
+def with_verifier(models: Models) -> Models:
+    """``models`` with the verifier beside their detector, loaded now if they have none:
+    the review window's models have none until a video, which nobody reviews, needs the
+    verification pass the command line gives it."""
+    if models.verifier is not None:
+        return models
+    return replace(models, verifier=build_detector(VERIFIER_DETECTOR, threads=models.threads))

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from anonymise.run.plan import UnsafeOutputError
+from anonymise.run.plan import UnsafeOutputError, plan_jobs
 from anonymise.desktop.review import DRAWN, Origin, Review, ReviewedPhoto, Status
 from anonymise.desktop.saving import PhotoChangedError, save_reviewed_photo
-from anonymise.desktop.background import BackgroundWork, FacesFound, PhotoFailed
+from anonymise.desktop.background import BackgroundWork, FacesFound, PhotoFailed, VideoOpened
 from anonymise.detectors import DEFAULT_DETECTOR, Detector
 from anonymise.faces import Faces
 from anonymise.imagefile import load_photo
@@ -29,6 +29,8 @@ from anonymise.redactors import build_redactor
 from anonymise.regions import coverage_mask, regions_from_faces
 
 from conftest import REPO, SAMPLES
+from sampleclip import panning_frames, sample_clip
+from test_video import decoded_frames, faces_left_uncovered
 from virtual_display import screenshot, x_display  # noqa: F401  (a fixture)
 
 DOCS_IMAGES = REPO / "docs" / "images"
@@ -208,6 +210,31 @@ def test_neutral_names_rename_the_copies_as_on_the_command_line(tmp_path):
     assert [p.destination.name for p in review.photos] == ["IMG_20200602_183512.png", "march.png"]
 
 
+def test_videos_are_added_beside_photos_with_the_command_lines_copy_names(tmp_path):
+    card = tmp_path / "card"
+    card.mkdir()
+    noise_png(card / "march.png")
+    # Planning reads names only: empty files will do.
+    for name in ("clip.mov", "VID_20200602_183512.mp4", "notes.txt"):
+        (card / name).touch()
+    review = Review(output=tmp_path / "out")
+    added, skipped = review.add([card])
+    assert skipped == 1
+    assert [(p.name, p.is_video) for p in added] == [
+        ("VID_20200602_183512.mp4", True), ("clip.mov", True), ("march.png", False)]
+    planned = {job.source: job.destination for job in plan_jobs([card], tmp_path / "out")}
+    assert {p.source: p.destination for p in added} == {s: planned[s] for s in planned if s.suffix != ".txt"}
+    assert [p.destination.name for p in added] == ["VID_20200602_183512.mp4", "clip.mp4", "march.png"]
+    for photo in added:
+        photo.opened(640, 360, Image.new("RGB", (640, 360)))
+    assert [p.name for p in review.telling_names()] == ["VID_20200602_183512.mp4"]
+    review.change_neutral_names(True)
+    assert [p.destination.name for p in review.photos] == ["video-0001.mp4", "video-0002.mp4", "photo-0001.png"]
+    video, photo = review.photos[1], review.photos[2]
+    assert video.can_be_saved and not video.can_be_reviewed
+    assert photo.can_be_saved and photo.can_be_reviewed
+
+
 def test_saving_covers_exactly_the_reviewed_regions(tmp_path):
     source = noise_png(tmp_path / "in.png")
     photo = ready_photo([(10, 10, 40, 40), (60, 20, 90, 60)], [0.9, 0.9], 120, 90)
@@ -237,22 +264,43 @@ def test_saving_makes_covered_transparent_pixels_opaque(tmp_path):
     assert (alpha[coverage_mask(regions, 120, 90)] == 255).all()
 
 
+def results_then_stop(worker, count):
+    """The first ``count`` results of the tasks handed to ``worker``, which is then stopped."""
+    try:
+        return [worker.results.get(timeout=30) for _ in range(count)]
+    finally:
+        worker.stop(timeout=10)
+
+
 def test_the_worker_reports_each_photo_and_goes_on_after_a_failure(tmp_path):
     good = noise_png(tmp_path / "good.png")
     corrupt = tmp_path / "corrupt.png"
     corrupt.write_bytes(good.read_bytes()[:100])
     worker = BackgroundWork(lambda: Models(FixedDetector([(1, 2, 30, 40)])))
-    try:
-        worker.find_faces(0, corrupt)
-        worker.find_faces(1, good)
-        failed, found = worker.results.get(timeout=30), worker.results.get(timeout=30)
-    finally:
-        worker.stop(timeout=10)
+    worker.find_faces(0, corrupt)
+    worker.find_faces(1, good)
+    failed, found = results_then_stop(worker, 2)
     assert isinstance(failed, PhotoFailed) and failed.photo == 0 and not failed.while_saving
     assert "cannot read image" in failed.reason
     assert isinstance(found, FacesFound) and found.photo == 1
     assert (found.width, found.height) == (120, 90) and found.preview.size == (120, 90)
     assert found.candidates.xyxy.tolist() == [[1, 2, 30, 40]]
+
+
+def test_the_worker_shows_a_videos_first_frame_and_refuses_a_broken_one(tmp_path):
+    clip = sample_clip(tmp_path / "clip.mp4")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(clip.read_bytes()[:200])
+    worker = BackgroundWork(lambda: pytest.fail("opening a video loaded the models"))
+    worker.open_video(0, clip)
+    worker.open_video(1, broken)
+    opened, failed = results_then_stop(worker, 2)
+    assert isinstance(opened, VideoOpened) and opened.photo == 0
+    assert (opened.width, opened.height) == (640, 360) and opened.preview.size == (640, 360)
+    first = decoded_frames(clip)[0]
+    assert np.abs(np.asarray(opened.preview, dtype=int) - first.astype(int)).mean() < 1
+    assert isinstance(failed, PhotoFailed) and failed.photo == 1 and not failed.while_saving
+    assert "cannot read video" in failed.reason and "\n" not in failed.reason
 
 
 # A real window under Xvfb ----------------------------------------------------------------
@@ -272,9 +320,14 @@ def open_window(x_display):
         return window
 
     yield open_
+    import tkinter
+
     for window in windows:
         window.background.stop(timeout=30)
-        window.root.destroy()
+        try:
+            window.root.destroy()
+        except tkinter.TclError:  # the test closed it, as the user would
+            pass
 
 
 def settle(window, condition=lambda: True, timeout=120):
@@ -501,7 +554,7 @@ def test_an_empty_window_invites_drops_and_adds_what_is_dropped(open_window, tmp
     assert window.accepts_drops, "tkdnd did not load from the tkinterdnd2 wheel"
     texts = [window.canvas.itemcget(item, "text") for item in window.canvas.find_withtag("all")
              if window.canvas.type(item) == "text"]
-    assert "Drop photos or folders here" in texts
+    assert "Drop photos, videos or folders here" in texts
     assert window.save_button.instate(["disabled"])
     save_screenshot(window, tmp_path, "drop-zone.png")
 
@@ -522,3 +575,104 @@ def test_the_entry_points_start(tmp_path):
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "Usage: anonymise-drop [OPTIONS] [PATH]..." in done.stdout
+
+
+# Videos in the window -------------------------------------------------------------------
+
+def test_a_video_is_saved_with_every_face_in_every_frame_covered_and_its_frames_shown(open_window, tmp_path):
+    folder = tmp_path / "clips"
+    clip = sample_clip(folder / "clip.mov")
+    photo = noise_png(folder / "wall.png")
+    originals = {path: fingerprint(path) for path in (clip, photo)}
+    window = open_window([folder])
+    settle(window, lambda: not window.review.finding_faces)
+    window.style_buttons["solid"].invoke()
+    video = window.review.photos[0]
+    assert (video.name, video.is_video, video.status) == ("clip.mov", True, Status.READY)
+    assert window.photo_list.item("0", "values") == ("clip.mov", "video")
+    window.review.go_to(0)
+    window.refresh()
+    assert "Video 1 of 2: clip.mov" in window.caption.cget("text")
+    assert "every face in every frame will be covered automatically" in window.caption.cget("text")
+    assert "cannot be reviewed frame by frame" in window.hint.cget("text")
+    assert window.canvas.find_withtag("region") == ()
+    # Its first frame is shown, but a drag or a click changes nothing.
+    assert any(window.canvas.type(item) == "image" for item in window.canvas.find_all())
+    drag(window.canvas, on_canvas(window, 100, 100), on_canvas(window, 200, 200))
+    click(window.canvas, *on_canvas(window, 150, 150))
+    assert video.drawn == [] and video.removed == set()
+
+    shown = []
+
+    def saved_and_watched():
+        shown.append((window.status.cget("text"), window.progress.cget("value"), window.progress.cget("maximum")))
+        return all(p.saved_to for p in window.review.photos)
+
+    window.save_button.invoke()
+    settle(window, saved_and_watched)
+    frames_shown = [(value, maximum) for text, value, maximum in shown if "writing clip.mp4, frame" in text]
+    assert frames_shown, f"no frame progress was shown: {sorted(set(text for text, _, _ in shown))}"
+    assert {maximum for _, maximum in frames_shown} == {25}
+    assert any(f"frame {int(value)} of 25" in text for text, value, _ in shown if "writing clip.mp4" in text)
+    assert "Saved 1 photo and 1 video to" in window.status.cget("text")
+    assert window.photo_list.item("0", "values") == ("clip.mov", "video  ✓ saved")
+
+    assert {path: fingerprint(path) for path in (clip, photo)} == originals, "an original changed"
+    written = tmp_path / "clips-anonymised"
+    assert sorted(p.name for p in written.iterdir()) == ["clip.mp4", "wall.png"]
+    frames = decoded_frames(written / "clip.mp4")
+    assert len(frames) == 25
+    _, boxes = panning_frames()
+    assert faces_left_uncovered(frames, boxes) == []
+
+
+def test_a_video_that_fails_shows_why_in_one_line_and_leaves_nothing(open_window, tmp_path):
+    folder = tmp_path / "clips"
+    clip = sample_clip(folder / "clip.mp4")
+    window = open_window([clip], models_factory=lambda: Models(FixedDetector([(10, 10, 40, 40)])))
+    settle(window, lambda: not window.review.finding_faces, timeout=60)
+    video = window.review.photos[0]
+    assert video.status is Status.READY
+    clip.write_bytes(b"\0" * 4096)  # replaced after it was opened
+    window.save_button.invoke()
+    settle(window, lambda: not window._saving, timeout=60)
+    assert video.saved_to is None and video.problem.startswith("not saved: cannot read video")
+    assert "\n" not in video.problem
+    assert window.photo_list.item("0", "values") == ("clip.mp4", "video  ⚠ not saved")
+    assert window.status.cget("text") == "1 video not saved: see the marked rows"
+    output = tmp_path / "clips-anonymised"
+    assert not output.exists() or list(output.iterdir()) == []
+
+
+class SlowAfter(Detector):
+    """Finds nothing; from its ``after``-th call on it waits for ``release``: a long video."""
+
+    name = "slow"
+
+    def __init__(self, after, release):
+        self.after, self.release, self.calls = after, release, 0
+
+    def detect(self, rgb):
+        self.calls += 1
+        if self.calls > self.after:
+            self.release.wait(30)
+        return Faces.empty()
+
+
+def test_closing_the_window_while_a_video_is_written_keeps_no_part_of_it(open_window, tmp_path, monkeypatch):
+    clip = sample_clip(tmp_path / "clips" / "clip.mp4")
+    release = threading.Event()
+    window = open_window([clip], models_factory=lambda: Models(SlowAfter(16, release), SlowAfter(10**6, release)))
+    settle(window, lambda: not window.review.finding_faces, timeout=60)
+    window.save_button.invoke()
+    settle(window, lambda: "writing clip.mp4, frame" in window.status.cget("text"), timeout=60)
+    asked = []
+    monkeypatch.setattr("anonymise.desktop.window.messagebox.askokcancel",
+                        lambda title, message, parent: asked.append(message) or True)
+    # The copy stops at its next frame once the detector goes on.
+    threading.Timer(0.5, release.set).start()
+    window.close()
+    assert asked == ["Copies are still being written. Quit anyway? Unfinished copies are not kept."]
+    assert not window.background._thread.is_alive()
+    output = tmp_path / "clips-anonymised"
+    assert [p.name for p in output.iterdir()] == []

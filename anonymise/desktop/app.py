@@ -1,8 +1,8 @@
-"""``anonymise-drop [PATH...]``: open the review window, with these photos if given.
+"""``anonymise-drop [PATH...]``: open the review window, with these photos and videos if given.
 
 Operating systems start it with the dropped files as arguments (a launcher's ``%F``,
 Windows' Send To, a macOS droplet), so every path is taken as given: one that is missing
-or not a photo shows up in the window instead of stopping it.
+or neither a photo nor a video shows up in the window instead of stopping it.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
 def anonymise_drop(
     paths: Optional[List[Path]] = typer.Argument(
         None, metavar="PATH", show_default=False,
-        help="Photos or folders of photos to open (folders are searched recursively).",
+        help="Photos, videos or folders of them to open (folders are searched recursively).",
     ),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o",
@@ -71,7 +71,8 @@ def anonymise_drop(
         False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
-    """Open a window to review the faces found in photos, fix them, and save clean copies."""
+    """Open a window to review the faces found in photos, fix them, and save clean copies
+    of them and of videos (every face in every frame covered)."""
     window = open_window(paths or [], output)
     window.root.mainloop()
 

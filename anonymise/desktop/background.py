@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Tuple, Union
 
+import numpy as np
 from PIL import Image
 
 from anonymise.desktop.saving import save_reviewed_photo
 from anonymise.errors import AnonymiseError
 from anonymise.faces import Faces
 from anonymise.imagefile import load_photo
-from anonymise.models import Models, build_models
-from anonymise.pipeline import FileResult
+from anonymise.media import anonymise_media_file
+from anonymise.models import Models, build_models, with_verifier
+from anonymise.pipeline import FileResult, Options
 from anonymise.redactors import Redactor
 from anonymise.regions import Region
+from anonymise.video import VideoSource
 
 # Previews are kept in memory for every open photo: big enough for a full-screen window,
 # small enough that a hundred photos fit comfortably.
@@ -36,6 +39,25 @@ class FacesFound:
     height: int
     candidates: Faces
     preview: Image.Image
+
+
+@dataclass(frozen=True)
+class VideoOpened:
+    """A video's first frame, to show: its faces are found as each frame is written."""
+
+    photo: int
+    width: int
+    height: int
+    preview: Image.Image
+
+
+@dataclass(frozen=True)
+class FramesWritten:
+    """How far the copy of a video has got (``frames_expected`` may be an estimate)."""
+
+    photo: int
+    frames_done: int
+    frames_expected: int
 
 
 @dataclass(frozen=True)
@@ -53,11 +75,17 @@ class PhotoFailed:
     while_saving: bool
 
 
-Result = Union[FacesFound, PhotoSaved, PhotoFailed]
+Result = Union[FacesFound, VideoOpened, FramesWritten, PhotoSaved, PhotoFailed]
 
 
 @dataclass(frozen=True)
 class _FindFaces:
+    photo: int
+    source: Path
+
+
+@dataclass(frozen=True)
+class _OpenVideo:
     photo: int
     source: Path
 
@@ -70,6 +98,24 @@ class _Save:
     regions: Tuple[Region, ...]
     redactor: Redactor
     reviewed_size: Tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _SaveVideo:
+    photo: int
+    source: Path
+    destination: Path
+    redactor: Redactor
+    options: Options
+
+
+_Task = Union[_FindFaces, _OpenVideo, _Save, _SaveVideo]
+_SAVING = (_Save, _SaveVideo)
+
+
+class _Stopped(Exception):
+    """Raised between two frames of a video being written when the window closes: the
+    core then removes the unfinished copy."""
 
 
 def review_models() -> Models:
@@ -87,14 +133,18 @@ class BackgroundWork:
 
     def __init__(self, models_factory: Callable[[], Models] = review_models) -> None:
         self.results: "queue.Queue[Result]" = queue.Queue()
-        self._tasks: "queue.Queue[Optional[Union[_FindFaces, _Save]]]" = queue.Queue()
+        self._tasks: "queue.Queue[Optional[_Task]]" = queue.Queue()
         self._models_factory = models_factory
         self._models: Optional[Models] = None
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="anonymise-background", daemon=True)
         self._thread.start()
 
     def find_faces(self, photo: int, source: Path) -> None:
         self._tasks.put(_FindFaces(photo, source))
+
+    def open_video(self, photo: int, source: Path) -> None:
+        self._tasks.put(_OpenVideo(photo, source))
 
     def save(
         self,
@@ -107,8 +157,15 @@ class BackgroundWork:
     ) -> None:
         self._tasks.put(_Save(photo, source, destination, tuple(regions), redactor, reviewed_size))
 
+    def save_video(self, photo: int, source: Path, destination: Path, redactor: Redactor, options: Options) -> None:
+        """Write the copy of a video as the command line does, with the same core; its
+        frames are reported as ``FramesWritten`` as they are written."""
+        self._tasks.put(_SaveVideo(photo, source, destination, redactor, options))
+
     def stop(self, timeout: Optional[float] = None) -> None:
-        """Finish the task under way, drop the rest, and end the thread."""
+        """Finish the task under way (a video being written stops at its next frame, and
+        its copy is not kept), drop the rest, and end the thread."""
+        self._stopping.set()
         try:
             while True:
                 self._tasks.get_nowait()
@@ -124,22 +181,51 @@ class BackgroundWork:
                 return
             try:
                 self.results.put(self._do(task))
+            except _Stopped:
+                return
             except AnonymiseError as error:
-                self.results.put(PhotoFailed(task.photo, str(error), isinstance(task, _Save)))
+                self.results.put(PhotoFailed(task.photo, str(error), isinstance(task, _SAVING)))
             except Exception as error:  # a bug or an odd file must not stop the other photos
                 reason = f"unexpected error: {type(error).__name__}: {' '.join(str(error).split())}"
-                self.results.put(PhotoFailed(task.photo, reason, isinstance(task, _Save)))
+                self.results.put(PhotoFailed(task.photo, reason, isinstance(task, _SAVING)))
 
-    def _do(self, task: Union[_FindFaces, _Save]) -> Result:
+    def _do(self, task: _Task) -> Result:
         if isinstance(task, _Save):
             result = save_reviewed_photo(
                 task.source, task.destination, task.regions, task.redactor, task.reviewed_size
             )
             return PhotoSaved(task.photo, result)
+        if isinstance(task, _SaveVideo):
+            return PhotoSaved(task.photo, self._save_video(task))
+        if isinstance(task, _OpenVideo):
+            with VideoSource(task.source) as clip:
+                first = next(clip.frames()).rgb
+                return VideoOpened(task.photo, clip.width, clip.height, _preview(first))
         photo = load_photo(task.source)
+        candidates = self._loaded_models(verify=False).detector.detect(photo.rgb)
+        return FacesFound(task.photo, photo.width, photo.height, candidates, _preview(photo.rgb))
+
+    def _save_video(self, task: _SaveVideo) -> FileResult:
+        def frames_written(done: int, expected: int) -> None:
+            if self._stopping.is_set():
+                raise _Stopped()
+            self.results.put(FramesWritten(task.photo, done, expected))
+
+        models = self._loaded_models(verify=task.options.verify)
+        return anonymise_media_file(
+            task.source, task.destination, models, task.redactor, task.options, progress=frames_written
+        )
+
+    def _loaded_models(self, verify: bool) -> Models:
+        """The window's models, built on first use; with ``verify``, with the verifier too."""
         if self._models is None:
             self._models = self._models_factory()
-        candidates = self._models.detector.detect(photo.rgb)
-        preview = Image.fromarray(photo.rgb)
-        preview.thumbnail((PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE), Image.Resampling.LANCZOS)
-        return FacesFound(task.photo, photo.width, photo.height, candidates, preview)
+        if verify:
+            self._models = with_verifier(self._models)
+        return self._models
+
+
+def _preview(rgb: np.ndarray) -> Image.Image:
+    preview = Image.fromarray(rgb)
+    preview.thumbnail((PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE), Image.Resampling.LANCZOS)
+    return preview

@@ -1,5 +1,5 @@
 """The photo under review on a Tk canvas: the photo, its regions' outlines, the box being
-dragged, and what to show when there is no photo to review."""
+dragged, and what to show when there is no photo to review (a video shows its first frame)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class PhotoCanvas:
         if photo is None:
             self._draw_drop_zone(width, height)
         elif photo.status is Status.FINDING_FACES:
-            self._centre_text(width, height, f"Finding faces in {photo.name}…")
+            self._centre_text(width, height, f"{'Opening' if photo.is_video else 'Finding faces in'} {photo.name}…")
         elif photo.status is Status.FAILED:
             self._centre_text(
                 width, height, f"{photo.name} cannot be anonymised:\n{photo.problem}", ERROR_ON_BACKDROP
@@ -75,9 +75,9 @@ class PhotoCanvas:
             inset, inset, width - inset, height - inset, outline="#8a8f98", width=2, dash=(8, 6)
         )
         if self.accepts_drops:
-            headline, detail = "Drop photos or folders here", "or choose them with Add photos…"
+            headline, detail = "Drop photos, videos or folders here", "or choose them with Add photos or videos…"
         else:
-            headline, detail = "Choose photos with Add photos…", ""
+            headline, detail = "Choose photos or videos with Add photos or videos…", ""
         self.widget.create_text(
             width / 2, height / 2 - 14, text=headline, fill="#f0f0f0", font=("TkDefaultFont", 18)
         )

@@ -1,4 +1,4 @@
-"""The review: which photos are open, what will cover each, and what became of them.
+"""The review: which photos and videos are open, what will cover each, and what became of them.
 
 No Tk here. The window draws this model and turns clicks into calls on it, so everything
 but the drawing is tested without a display.
@@ -17,11 +17,12 @@ from PIL import Image
 
 from anonymise.run.plan import default_output_root, plan_jobs
 from anonymise.faces import Faces
-from anonymise.imagefile import is_supported
+from anonymise.media import is_media
 from anonymise.names import tells_when_or_what
 from anonymise.pipeline import Options
 from anonymise.redactors import DEFAULT_STYLE, Redactor, build_redactor
 from anonymise.regions import Region, regions_from_faces
+from anonymise.video import is_video
 
 # The detector name recorded for regions the user drew (it shows in reports).
 DRAWN = "drawn"
@@ -57,6 +58,9 @@ class ReviewedPhoto:
     ``candidates`` holds every face the detector reported above its floor, so changing the
     threshold needs no new detection; ``removed`` holds indices into it. ``drawn`` holds
     the boxes the user added, treated like detected face boxes (grown and shaped the same).
+
+    A video is held the same way, with its first frame as ``preview`` and nothing to
+    review: on saving, the core covers every face in every frame with the review's settings.
     """
 
     source: Path
@@ -76,13 +80,27 @@ class ReviewedPhoto:
         return self.source.name
 
     @property
+    def is_video(self) -> bool:
+        return is_video(self.source)
+
+    @property
     def can_be_saved(self) -> bool:
         return self.status is Status.READY and self.destination is not None
 
-    def detected(self, width: int, height: int, candidates: Faces, preview: Image.Image) -> None:
+    @property
+    def can_be_reviewed(self) -> bool:
+        """Whether clicks and drags change what is covered: never in a video, whose frames
+        are covered as they are written."""
+        return self.status is Status.READY and not self.is_video
+
+    def opened(self, width: int, height: int, preview: Image.Image) -> None:
+        """Ready to be shown and saved: a video once its first frame is read."""
         self.status, self.problem = Status.READY, None
-        self.width, self.height = width, height
-        self.candidates, self.preview = candidates, preview
+        self.width, self.height, self.preview = width, height, preview
+
+    def detected(self, width: int, height: int, candidates: Faces, preview: Image.Image) -> None:
+        self.opened(width, height, preview)
+        self.candidates = candidates
 
     def failed(self, reason: str) -> None:
         self.status, self.problem = Status.FAILED, reason
@@ -150,11 +168,12 @@ class ReviewedPhoto:
 
 @dataclass
 class Review:
-    """The photos in the window, in the order they were added, and how they will be saved.
+    """The photos and videos in the window, in the order they were added, and how they
+    will be saved.
 
     ``output`` of None means what the command line does without ``-o``: each input's copies
     go to a sibling folder named after it with ``-anonymised``. ``neutral_names`` names the
-    copies ``photo-0001.jpg``, ... as ``--neutral-names`` does.
+    copies ``photo-0001.jpg``, ... and ``video-0001.mp4``, ... as ``--neutral-names`` does.
     """
 
     inputs: List[Path] = field(default_factory=list)
@@ -167,8 +186,8 @@ class Review:
     current: int = 0
 
     def add(self, paths: Sequence[Path]) -> Tuple[List[ReviewedPhoto], int]:
-        """Add photos and folders of photos; returns the new photos and how many files were
-        skipped for not being photos.
+        """Add photos, videos and folders of them; returns the new ones and how many files
+        were skipped for being neither.
 
         Raises ``UnsafeOutputError`` (adding nothing) when their copies would land inside or
         over an input, exactly as the command line refuses.
@@ -187,7 +206,7 @@ class Review:
                 if not job.conflict:
                     known[key].destination = job.destination
                 continue
-            if not is_supported(job.source):
+            if not is_media(job.source):
                 skipped += 1
                 continue
             photo = ReviewedPhoto(job.source, None if job.conflict else job.destination)
@@ -204,7 +223,7 @@ class Review:
         self._replan(output, self.neutral_names)
 
     def change_neutral_names(self, neutral_names: bool) -> None:
-        """Name the copies photo-0001.jpg, ... (or by their own names again)."""
+        """Name the copies photo-0001.jpg, ... and video-0001.mp4, ... (or by their own names again)."""
         self._replan(self.output, neutral_names)
 
     def telling_names(self) -> List[ReviewedPhoto]:

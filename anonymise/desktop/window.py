@@ -11,18 +11,27 @@ from tkinter import filedialog, messagebox, ttk
 from typing import Iterable, Optional, Sequence, Set, Tuple
 
 from anonymise.desktop.review import Review, ReviewedPhoto, Status
-from anonymise.desktop.background import BackgroundWork, FacesFound, PhotoFailed, PhotoSaved
+from anonymise.desktop.background import (
+    BackgroundWork, FacesFound, FramesWritten, PhotoFailed, PhotoSaved, Result, VideoOpened,
+)
 from anonymise.desktop.canvas import ERROR, PhotoCanvas
 from anonymise.detectors import SCORE_FLOOR
 from anonymise.imagefile import READABLE_EXTENSIONS
 from anonymise.redactors import REDACTORS
 from anonymise.run.plan import UnsafeOutputError
+from anonymise.video import VIDEO_EXTENSIONS
 
 TITLE = "Anonymise photos"
 POLL_MS = 50
 # Below this many screen pixels a press-and-release is a click, not a drag.
 DRAG_SLOP = 4
 HINT = "Click a marked face to leave it uncovered (click again to undo)  ·  Drag a box round a missed face to cover it"
+VIDEO_HINT = (
+    "A video cannot be reviewed frame by frame: on saving, every face in every frame is found, "
+    "checked by a second model, followed between frames and covered with the settings above"
+)
+# How long closing the window waits for the copy being written to stop and be removed.
+STOP_WAIT_SECONDS = 30
 
 
 class ReviewWindow:
@@ -39,6 +48,7 @@ class ReviewWindow:
         self.accepts_drops = accepts_drops
         self._saving: Set[int] = set()  # photos handed to the worker to save, not yet done
         self._save_failures = 0
+        self._frames: Optional[FramesWritten] = None  # of the video being written
         self._press: Optional[Tuple[int, int]] = None
 
         root.title(TITLE)
@@ -67,7 +77,7 @@ class ReviewWindow:
 
         toolbar = ttk.Frame(root, padding=(10, 8))
         toolbar.grid(row=0, column=0, sticky="ew")
-        self.add_button = ttk.Button(toolbar, text="Add photos…", command=self.choose_photos)
+        self.add_button = ttk.Button(toolbar, text="Add photos or videos…", command=self.choose_photos)
         self.add_button.pack(side="left")
         ttk.Separator(toolbar, orient="vertical").pack(side="left", fill="y", padx=12)
         ttk.Label(toolbar, text="Cover with").pack(side="left")
@@ -129,9 +139,8 @@ class ReviewWindow:
         self.caption.grid(row=1, column=1, sticky="ew")
         self.next_button = ttk.Button(viewer, text="Next ▶", command=self.next_photo)
         self.next_button.grid(row=1, column=2, pady=6)
-        ttk.Label(viewer, text=HINT, anchor="center", foreground="#555").grid(
-            row=2, column=0, columnspan=3, sticky="ew"
-        )
+        self.hint = ttk.Label(viewer, text=HINT, anchor="center", foreground="#555")
+        self.hint.grid(row=2, column=0, columnspan=3, sticky="ew")
         body.add(viewer, weight=1)
 
         destination = ttk.Frame(root, padding=(10, 8, 10, 4))
@@ -179,7 +188,7 @@ class ReviewWindow:
     # What the user does -----------------------------------------------------------------
 
     def add_paths(self, paths: Sequence[Path]) -> None:
-        """Add photos and folders (from the command line, a drop or the file chooser)."""
+        """Add photos, videos and folders (from the command line, a drop or the file chooser)."""
         try:
             added, skipped = self.review.add(list(paths))
         except UnsafeOutputError as error:
@@ -188,19 +197,25 @@ class ReviewWindow:
         self._notify("")
         first_new = len(self.review.photos) - len(added)
         for index, photo in enumerate(added, start=first_new):
-            if photo.status is Status.FINDING_FACES:
+            if photo.status is not Status.FINDING_FACES:
+                continue
+            if photo.is_video:
+                self.background.open_video(index, photo.source)
+            else:
                 self.background.find_faces(index, photo.source)
         if added:
             self.review.go_to(first_new)
         if skipped:
-            self._notify(f"{skipped} file{'s' * (skipped != 1)} skipped: not a photo anonymise reads")
+            self._notify(f"{skipped} file{'s' * (skipped != 1)} skipped: not a photo or video anonymise reads")
         self.refresh()
 
     def choose_photos(self) -> None:
-        patterns = " ".join(f"*{extension}" for extension in sorted(READABLE_EXTENSIONS))
+        photos = " ".join(f"*{extension}" for extension in sorted(READABLE_EXTENSIONS))
+        videos = " ".join(f"*{extension}" for extension in sorted(VIDEO_EXTENSIONS))
         chosen = filedialog.askopenfilenames(
-            parent=self.root, title="Add photos",
-            filetypes=[("Photos", patterns), ("All files", "*")],
+            parent=self.root, title="Add photos or videos",
+            filetypes=[("Photos and videos", f"{photos} {videos}"), ("Photos", photos), ("Videos", videos),
+                       ("All files", "*")],
         )
         if chosen:
             self.add_paths([Path(name) for name in chosen])
@@ -258,17 +273,21 @@ class ReviewWindow:
         self.refresh()
 
     def save(self) -> None:
-        """Write every reviewed photo's copy with the regions shown, on the worker thread."""
+        """Write every reviewed photo's copy with the regions shown, and every video's with
+        the faces the core finds in each frame, on the worker thread."""
         if self._saving or self.review.finding_faces:
             return
-        redactor = self.review.redactor
+        redactor, options = self.review.redactor, self.review.options
         self._save_failures = 0
         for index, photo in enumerate(self.review.photos):
-            if photo.can_be_saved:
-                self._saving.add(index)
+            if not photo.can_be_saved:
+                continue
+            self._saving.add(index)
+            if photo.is_video:
+                self.background.save_video(index, photo.source, photo.destination, redactor, options)
+            else:
                 self.background.save(
-                    index, photo.source, photo.destination,
-                    photo.covered_regions(self.review.options), redactor,
+                    index, photo.source, photo.destination, photo.covered_regions(options), redactor,
                     (photo.width, photo.height),
                 )
         self.refresh()
@@ -290,6 +309,10 @@ class ReviewWindow:
             message = None
         if message and not messagebox.askokcancel(TITLE, message, parent=self.root):
             return
+        if self._saving:
+            # A video's copy stops at its next frame and is removed, rather than left half
+            # written in the output folder when the process ends.
+            self.background.stop(timeout=STOP_WAIT_SECONDS)
         self.root.destroy()
 
     def _neutral_names_chosen(self) -> None:
@@ -315,28 +338,39 @@ class ReviewWindow:
 
     def _editable(self) -> bool:
         photo = self.review.current_photo
-        return photo is not None and photo.status is Status.READY and not self._saving
+        return photo is not None and photo.can_be_reviewed and not self._saving
 
     # Results from the worker ------------------------------------------------------------
 
     def _poll(self) -> None:
-        changed = False
+        changed = progressed = False
         while not self.background.results.empty():
-            self._apply(self.background.results.get_nowait())
-            changed = True
+            result = self.background.results.get_nowait()
+            if isinstance(result, FramesWritten):
+                # Many a second while a video is written: only the status bar changes.
+                self._frames, progressed = result, True
+            else:
+                self._apply(result)
+                changed = True
         if changed:
             self.refresh()
+        elif progressed:
+            self._refresh_status()
         self.root.after(POLL_MS, self._poll)
 
-    def _apply(self, result) -> None:
+    def _apply(self, result: Result) -> None:
         photo = self.review.photos[result.photo]
         if isinstance(result, FacesFound):
             photo.detected(result.width, result.height, result.candidates, result.preview)
+        elif isinstance(result, VideoOpened):
+            photo.opened(result.width, result.height, result.preview)
         elif isinstance(result, PhotoSaved):
             self._saving.discard(result.photo)
+            self._frames = None
             photo.saved(result.result.output)
         elif isinstance(result, PhotoFailed) and result.while_saving:
             self._saving.discard(result.photo)
+            self._frames = None
             self._save_failures += 1
             photo.not_saved(result.reason)
         elif isinstance(result, PhotoFailed):
@@ -367,10 +401,10 @@ class ReviewWindow:
 
     def _faces_column(self, photo: ReviewedPhoto) -> str:
         if photo.status is Status.FINDING_FACES:
-            return "finding…"
+            return "opening…" if photo.is_video else "finding…"
         if photo.status is Status.FAILED:
             return "⚠ failed"
-        count = str(len(photo.covered_regions(self.review.options)))
+        count = "video" if photo.is_video else str(len(photo.covered_regions(self.review.options)))
         if photo.problem:
             return f"{count}  ⚠ not saved"
         return f"{count}  ✓ saved" if photo.saved_to else count
@@ -388,11 +422,15 @@ class ReviewWindow:
         if photo is None:
             self.caption.configure(text="No photos yet")
             return
-        position = f"Photo {self.review.current + 1} of {len(self.review.photos)}: {photo.name}"
-        if photo.status is Status.READY:
+        kind = "Video" if photo.is_video else "Photo"
+        position = f"{kind} {self.review.current + 1} of {len(self.review.photos)}: {photo.name}"
+        if photo.status is Status.READY and photo.is_video:
+            position += "  —  every face in every frame will be covered automatically"
+        elif photo.status is Status.READY:
             count = len(photo.covered_regions(self.review.options))
             position += f"  —  {count} face{'s' * (count != 1)} will be covered"
         self.caption.configure(text=position)
+        self.hint.configure(text=VIDEO_HINT if photo.is_video else HINT)
 
     def _refresh_controls(self) -> None:
         has_photos = bool(self.review.photos)
@@ -418,8 +456,15 @@ class ReviewWindow:
         all_saved = bool(to_save) and not self.review.unsaved() and not self._saving
         if self._saving:
             done = to_save - len(self._saving)
-            self._show_progress(done, to_save)
-            self._say(f"Saving {done + 1} of {to_save}…")
+            saving = f"Saving {done + 1} of {to_save}"
+            if self._frames is not None:
+                frames = self._frames
+                name = self.review.photos[frames.photo].destination.name
+                self._show_progress(frames.frames_done, frames.frames_expected)
+                self._say(f"{saving}: writing {name}, frame {frames.frames_done} of {frames.frames_expected}…")
+            else:
+                self._show_progress(done, to_save)
+                self._say(f"{saving}…")
         elif self.review.finding_faces:
             done = total - self.review.finding_faces
             self._show_progress(done, total)
@@ -427,11 +472,11 @@ class ReviewWindow:
         else:
             self._show_progress(None, None)
             if self._save_failures:
-                failures = self._save_failures
-                self._say(f"{failures} photo{'s' * (failures != 1)} not saved: see the marked photos", problem=True)
+                failed = [photo for photo in self.review.photos_to_save() if photo.problem]
+                self._say(f"{_counted(failed)} not saved: see the marked rows", problem=True)
             elif all_saved:
                 folders = _folder_list(self.review.save_folders())
-                self._say(f"Saved {to_save} photo{'s' * (to_save != 1)} to {folders}")
+                self._say(f"Saved {_counted(self.review.photos_to_save())} to {folders}")
             else:
                 self._say("Check every photo, then save" if total else "")
         if all_saved and not self.open_button.winfo_manager():
@@ -452,6 +497,13 @@ class ReviewWindow:
 
     def _notify(self, text: str, problem: bool = False) -> None:
         self.notice.configure(text=text, style="Problem.TLabel" if problem else "TLabel")
+
+
+def _counted(photos: Sequence[ReviewedPhoto]) -> str:
+    """``3 photos``, ``1 video``, ``2 photos and 1 video``."""
+    videos = sum(photo.is_video for photo in photos)
+    counts = ((len(photos) - videos, "photo"), (videos, "video"))
+    return " and ".join(f"{count} {kind}{'s' * (count != 1)}" for count, kind in counts if count)
 
 
 def _folder_list(folders: Iterable[Path]) -> str:
