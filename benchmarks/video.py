@@ -489,8 +489,13 @@ Flicker is the share of face-frames left uncovered between two frames where the 
 is covered. Frames per second are whole commands, clip file to clip file (start-up and
 model loading included), the tools taking turns clip by clip; peak memory is the largest
 resident size of a tool's process tree (ffmpeg helpers included) over any clip.
+deface's solid cover is its box grown by {recall.DEFACE_MASK_SCALE} and filled whole (its ellipse applies to
+blur only), so its area is a rectangle's; any cover grown by {recall.DEFACE_MASK_SCALE}, round or square, holds
+the middle of the face's box, so recall does not depend on that shape.
 
-{tools}"""
+{tools}
+Versions: {", ".join(f"{package} {version}" for package, version in report["versions"].items())}.
+"""
 
 
 def _parse_args() -> argparse.Namespace:
@@ -514,6 +519,8 @@ def _parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = _parse_args()
+    if round(args.seconds * FPS) < 4:
+        sys.exit(f"--seconds {args.seconds:g} is too short: a clip needs at least 4 frames")
     tools: List[Tool] = []
     if not args.no_anonymise:
         words = shlex.split(args.anonymise_command)
