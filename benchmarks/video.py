@@ -221,6 +221,8 @@ class Run:
     seconds: float
     peak_rss_bytes: int
     failure: str  # empty when the tool exited 0 and wrote its output
+    cpu_seconds: float = 0.0  # the tool's process tree, user and system
+    others_cpu_seconds: float = 0.0  # every other process of the machine meanwhile (this one included)
 
 
 def _pids() -> set:
@@ -246,9 +248,21 @@ def _tree_rss(root: int, older: set) -> int:
     return total
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds every process of the machine has used since boot (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def run_measured(argv: List[str], timeout: float, log: Path) -> Run:
-    """Run ``argv`` to its end, timing it and sampling its process tree's memory."""
+    """Run ``argv`` to its end, timing it and sampling its process tree's memory.
+
+    The machine's other CPU use meanwhile is recorded too: on a shared machine, times mean
+    little without it.
+    """
     older = _pids()
+    busy_before = _machine_busy_seconds()
     start = time.perf_counter()
     with open(log, "wb") as output:
         process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -266,13 +280,15 @@ def run_measured(argv: List[str], timeout: float, log: Path) -> Run:
             break
         time.sleep(0.1)
     seconds = time.perf_counter() - start
+    cpu = usage.ru_utime + usage.ru_stime  # children the tool waited for included
+    others = max(0.0, _machine_busy_seconds() - busy_before - cpu)
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     # ru_maxrss (KiB): the largest single process of the tree, a floor for short peaks.
     peak = max(peak, usage.ru_maxrss * 1024)
     if not failure and process.returncode != 0:
         tail = log.read_bytes()[-300:].decode(errors="replace").strip().splitlines()
         failure = f"exit status {process.returncode}" + (f": {tail[-1][:200]}" if tail else "")
-    return Run(seconds, peak, failure)
+    return Run(seconds, peak, failure, cpu, others)
 
 
 @dataclass(frozen=True)
@@ -416,6 +432,10 @@ def figures(clips: List[dict], scores: List[ClipScore], runs: List[Run]) -> dict
     finished = [(clip["frames"], run.seconds) for clip, run, score in zip(clips, runs, scores) if not score.failure]
     result["frames_per_second"] = (sum(f for f, _ in finished) / sum(s for _, s in finished)) if finished else None
     result["seconds"] = sum(run.seconds for run in runs)
+    result["cpu_seconds"] = sum(run.cpu_seconds for run in runs)
+    # The share of the machine's CPU time that other processes used while this tool ran.
+    result["others_cpu_share"] = (sum(run.others_cpu_seconds for run in runs)
+                                  / ((os.cpu_count() or 1) * result["seconds"]))
     result["peak_rss_mb"] = max(run.peak_rss_bytes for run in runs) / 2**20
     result["failures"] = {clip["name"]: score.failure for clip, score in zip(clips, scores) if score.failure}
     result["failed_clips"] = len(result["failures"])
@@ -423,6 +443,7 @@ def figures(clips: List[dict], scores: List[ClipScore], runs: List[Run]) -> dict
                                    if not score.failure and score.frames_out != clip["frames"]}
     result["streams"] = sorted({json.dumps(score.stream, sort_keys=True) for score in scores if score.stream})
     result["clips"] = [{"clip": clip["name"], "seconds": round(run.seconds, 2), "peak_rss_mb": round(run.peak_rss_bytes / 2**20),
+                        "cpu_seconds": round(run.cpu_seconds, 1), "others_cpu_seconds": round(run.others_cpu_seconds, 1),
                         "frames_out": score.frames_out, "failure": score.failure,
                         "recall": float(np.mean([hit for *_, hit in score.face_frames])) if score.face_frames else None,
                         "flicker_uncovered_eligible": list(flicker_counts(score.face_frames)),
@@ -463,6 +484,10 @@ def docs_section(report: dict, rows: List[List[str]]) -> str:
         f"\n{tool} wrote a different number of frames for {', '.join(sorted(r['frame_count_wrong']))}."
         for tool, r in report["results"].items() if r["frame_count_wrong"])
     tools = "".join(f"- {tool}: `{command}`\n" for tool, command in report["commands"].items())
+    busy = [f"{tool} {100 * r['others_cpu_share']:.0f} %" for tool, r in report["results"].items()
+            if r["others_cpu_share"] > 0.1]
+    shared = (f"\nThe machine was shared: while each tool ran, other processes used this share of its CPU "
+              f"time: {', '.join(busy)}. Frames per second are lower than on an idle machine.\n" if busy else "")
     baseline = report["unchanged_input"]
     return f"""## Video
 
@@ -477,7 +502,7 @@ face-frames counted, on a machine with {report["machine"]["cpu_count"]} CPUs:
 ```
 
 {recall.markdown_table(rows)}
-{failures}{wrong}
+{failures}{wrong}{shared}
 Each clip pans slowly across its photo, then zooms in to twice the size; the labelled boxes
 move with the camera, so every frame has exact labels. A face at least {MIN_FACE_HEIGHT} px tall in a
 frame counts as covered in it when {COVERED_ENOUGH:.0%} of the middle of its box (the central half in
@@ -553,7 +578,9 @@ def main() -> None:
                 hits = [hit for *_, hit in score.face_frames]
                 print(f"{clip['name']} ({clip['build']['photo']}): {tool.name} {clip['frames'] / run.seconds:.2f} "
                       f"frames/s, {100 * np.mean(hits) if hits else float('nan'):.1f} % of "
-                      f"{len(hits):,} face-frames" + (f", FAILED: {score.failure}" if score.failure else ""),
+                      f"{len(hits):,} face-frames; other processes used "
+                      f"{100 * run.others_cpu_seconds / ((os.cpu_count() or 1) * run.seconds):.0f} % of the CPU"
+                      + (f", FAILED: {score.failure}" if score.failure else ""),
                       file=sys.stderr, flush=True)
         results = {tool.name: figures(clips, scores[tool.name], runs[tool.name]) for tool in tools}
         baseline = unchanged_baseline(clips)
@@ -587,6 +614,8 @@ def main() -> None:
     }
     rows = table_rows(results, bin_sizes, len(face_frames))
     print(recall.plain_table(rows))
+    for tool, r in results.items():
+        print(f"{tool}: other processes used {100 * r['others_cpu_share']:.0f} % of the machine's CPU time meanwhile")
     print(f"unchanged input by the same rule: {100 * baseline['recall']:.1f} % of face-frames, "
           f"{100 * baseline['area_covered']:.1f} % of the area")
     if args.json:
