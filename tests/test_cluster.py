@@ -22,6 +22,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -38,8 +39,10 @@ from anonymise.cluster.session import local_ray  # noqa: E402
 from anonymise.imagefile.structure import disallowed_parts  # noqa: E402
 from anonymise.redactors import build_redactor  # noqa: E402
 from anonymise.run.settings import CopySettings, RunOptions  # noqa: E402
+from anonymise.video.structure import disallowed_video_parts  # noqa: E402
 
 from conftest import SAMPLES  # noqa: E402
+from sampleclip import sample_clip  # noqa: E402
 from runs import ANONYMISE, alive, leftovers, noise_jpeg, small_photos, wait_for  # noqa: E402
 from test_cli import invoke, photos_in, runner  # noqa: E402
 from test_traces import empty_home, left_behind  # noqa: E402,F401  (empty_home: a fixture)
@@ -422,3 +425,30 @@ class SizedCopies:
 def noise_jpeg_bytes(folder):
     noise_jpeg(folder / "noise.jpg", 64, 48, seed=0)
     return (folder / "noise.jpg").read_bytes()
+
+
+def test_videos_run_on_ray_as_they_do_here_and_from_object_storage(cluster, tmp_path):
+    s3 = cluster
+    clips = tmp_path / "clips"
+    sample_clip(clips / "march.mov")
+    local = invoke(clips, "-o", tmp_path / "local", "--style", "solid", "--report", tmp_path / "local.json")
+    on_ray = invoke(clips, "-o", tmp_path / "ray", "--style", "solid", "--report", tmp_path / "ray.json",
+                    "--engine", "ray")
+    assert (local.exit_code, on_ray.exit_code) == (0, 0), on_ray.output
+    here, there = report_by_file(tmp_path / "local.json", clips), report_by_file(tmp_path / "ray.json", clips)
+    assert there["march.mov"]["output"] == str(tmp_path / "ray" / "march.mp4")
+    assert (there["march.mov"]["frames"], there["march.mov"]["regions"]) == \
+        (here["march.mov"]["frames"], here["march.mov"]["regions"])
+
+    s3.create_bucket(Bucket="footage")
+    s3.create_bucket(Bucket="footage-published")
+    s3.upload_file(str(clips / "march.mov"), "footage", "2024/march.mov")
+    stored = invoke("s3://footage/2024", "-o", "s3://footage-published/2024", "--engine", "ray", "--neutral-names")
+    assert stored.exit_code == 0, stored.output
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="footage-published")["Contents"]]
+    assert keys == ["2024/video-0001.mp4"]
+    copy = tmp_path / "video-0001.mp4"
+    copy.write_bytes(s3.get_object(Bucket="footage-published", Key=keys[0])["Body"].read())
+    assert disallowed_video_parts(copy) == []
+    with av.open(str(copy)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 25

@@ -19,7 +19,7 @@ behind the one being read (``pending_reach``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -34,6 +34,15 @@ _SAME_FACE_SIZE_RATIO = 2.0
 # How much a filled box grows at a full ``reach`` from the nearest sighting (a share of
 # its size on each side), on top of the ground its motion could cover in that time.
 _GROWTH_AT_FULL_REACH = 0.25
+# A filled box also grows by this share of the ground its motion covers since the sighting,
+# for motion that changes (a head that turns, a camera that slows).
+_MOTION_SPREAD = 0.5
+# How far (a share of ``reach``) a box is carried on past a track's first and last sightings.
+_CARRY_ON_SHARE = 1.0
+# A track is carried on only once it was scored at least this in some frame, and seen this
+# many times.
+_CARRY_ON_SCORE = 0.0
+_CARRY_ON_SIGHTINGS = 2
 # The motion a carried-on box follows is capped at this share of the face's size per frame:
 # a mismatched pair of sightings must not fling the box across the frame.
 _MAX_SPEED_IN_FACE_SIZES = 0.5
@@ -47,7 +56,12 @@ class _Track:
     last_frame: int
     box: np.ndarray  # xyxy of the last sighting
     score: float
+    first_frame: int = 0
+    first_box: np.ndarray = field(default_factory=lambda: np.zeros(4))
     sightings: int = 1
+    best_score: float = 0.0
+    # Whether its boxes are carried on past its sightings yet.
+    carried: bool = False
     # Per-frame motion of the centre (dx, dy), from the last two sightings.
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
 
@@ -81,7 +95,7 @@ class FaceTracks:
             box, score = faces.xyxy[index].astype(float), float(faces.scores[index])
             track = matched.get(index)
             if track is None:
-                self._tracks.append(_Track(self._next_identity, frame, box, score))
+                self._tracks.append(_Track(self._next_identity, frame, box, score, frame, box, best_score=score))
                 self._next_identity += 1
             else:
                 self._sighted(track, frame, box, score)
@@ -137,7 +151,6 @@ class FaceTracks:
     def _sighted(self, track: _Track, frame: int, box: np.ndarray, score: float) -> None:
         gap = frame - track.last_frame
         velocity = (_centre(box) - _centre(track.box)) / gap
-        first_confirmation = track.sightings == 1
         fills = {}
         for f in range(track.last_frame + 1, frame):  # between the two sightings
             share = (f - track.last_frame) / gap
@@ -145,12 +158,18 @@ class FaceTracks:
             nearest = min(f - track.last_frame, frame - f)
             fills[f] = _grown(moved, nearest, self.reach, np.zeros(2))
         track.velocity = _capped(velocity, box)
-        if first_confirmation:  # seen twice: a face, so carried back before its first sighting
-            for f in range(track.last_frame - self.reach, track.last_frame):
-                distance = track.last_frame - f
-                fills[f] = _grown(_shifted(track.box, -track.velocity * distance), distance, self.reach, track.velocity)
+        track.best_score = max(track.best_score, score)
+        carried = track.best_score >= _CARRY_ON_SCORE and track.sightings + 1 >= _CARRY_ON_SIGHTINGS
+        carry = round(self.reach * _CARRY_ON_SHARE) if carried else 0
+        first_confirmation = carried and not track.carried
+        track.carried = track.carried or carried
+        if first_confirmation:  # a face, so carried back before its first sighting too
+            for f in range(track.first_frame - carry, track.first_frame):
+                distance = track.first_frame - f
+                fills[f] = _grown(_shifted(track.first_box, -track.velocity * distance), distance, self.reach,
+                                  track.velocity)
         # Carried on after this sighting, replacing what the last one carried on.
-        for f in range(frame + 1, frame + self.reach + 1):
+        for f in range(frame + 1, frame + carry + 1):
             distance = f - frame
             fills[f] = _grown(_shifted(box, track.velocity * distance), distance, self.reach, track.velocity)
         self._drop_fills(track.identity, frame)
@@ -189,8 +208,8 @@ def _grown(box: np.ndarray, distance: int, reach: int, velocity: np.ndarray) -> 
     and half the ground its motion covers in that time, on each side."""
     width, height = box[2] - box[0], box[3] - box[1]
     share = _GROWTH_AT_FULL_REACH * min(1.0, distance / max(1, reach))
-    spread_x = share * width + 0.5 * abs(velocity[0]) * distance
-    spread_y = share * height + 0.5 * abs(velocity[1]) * distance
+    spread_x = share * width + _MOTION_SPREAD * abs(velocity[0]) * distance
+    spread_y = share * height + _MOTION_SPREAD * abs(velocity[1]) * distance
     return box + np.array([-spread_x, -spread_y, spread_x, spread_y])
 
 
