@@ -12,7 +12,8 @@ tracked face was missed:
   is as likely a false find as a face);
 
 each grown with the distance from the nearest sighting, so a face that speeds up or turns
-is still under it. Fills reach back up to ``reach`` frames, so frames are written that many
+is still under it. The settings below were chosen on 12 labelled crowd clips
+(docs/implementation-notes.md, "Videos"). Fills reach back up to ``reach`` frames, so frames are written that many
 behind the one being read (``pending_reach``).
 """
 
@@ -36,13 +37,11 @@ _SAME_FACE_SIZE_RATIO = 2.0
 _GROWTH_AT_FULL_REACH = 0.25
 # A filled box also grows by this share of the ground its motion covers since the sighting,
 # for motion that changes (a head that turns, a camera that slows).
-_MOTION_SPREAD = 0.5
-# How far (a share of ``reach``) a box is carried on past a track's first and last sightings.
-_CARRY_ON_SHARE = 1.0
-# A track is carried on only once it was scored at least this in some frame, and seen this
-# many times.
-_CARRY_ON_SCORE = 0.0
+_MOTION_SPREAD = 0.25
+# A track is carried on past its first and last sightings once it was seen this many times.
 _CARRY_ON_SIGHTINGS = 2
+# Each new sighting's motion counts this much against the motion measured before it.
+_VELOCITY_SMOOTHING = 0.5
 # The motion a carried-on box follows is capped at this share of the face's size per frame:
 # a mismatched pair of sightings must not fling the box across the frame.
 _MAX_SPEED_IN_FACE_SIZES = 0.5
@@ -50,7 +49,7 @@ _MAX_SPEED_IN_FACE_SIZES = 0.5
 TRACK_DETECTOR = "track"
 
 
-@dataclass
+@dataclass(eq=False)
 class _Track:
     identity: int
     last_frame: int
@@ -59,7 +58,6 @@ class _Track:
     first_frame: int = 0
     first_box: np.ndarray = field(default_factory=lambda: np.zeros(4))
     sightings: int = 1
-    best_score: float = 0.0
     # Whether its boxes are carried on past its sightings yet.
     carried: bool = False
     # Per-frame motion of the centre (dx, dy), from the last two sightings.
@@ -91,11 +89,15 @@ class FaceTracks:
         self._latest = frame
         self._tracks = [t for t in self._tracks if frame - t.last_frame <= self.reach + 1]
         matched = self._match(frame, faces)
+        continued = {track.identity for track in matched.values()}
+        for track in self._tracks:
+            if track.last_frame == frame - 1 and track.identity not in continued:
+                self._carry_on(track)  # missed for the first time since its last sighting
         for index in range(len(faces)):
             box, score = faces.xyxy[index].astype(float), float(faces.scores[index])
             track = matched.get(index)
             if track is None:
-                self._tracks.append(_Track(self._next_identity, frame, box, score, frame, box, best_score=score))
+                self._tracks.append(_Track(self._next_identity, frame, box, score, frame, box))
                 self._next_identity += 1
             else:
                 self._sighted(track, frame, box, score)
@@ -127,10 +129,11 @@ class FaceTracks:
         close = _closeness(faces.xyxy.astype(float), predicted)
         # Overlap first; a small fast face that no longer overlaps is matched by distance.
         affinity = np.where(overlap >= _SAME_FACE_IOU, 1.0 + overlap, close)
-        pairs = sorted(zip(*np.nonzero(affinity > 0)), key=lambda p: -affinity[p])
+        detections, candidates = np.nonzero(affinity > 0)
+        best_first = np.argsort(-affinity[detections, candidates], kind="stable")
         matched: Dict[int, _Track] = {}
         used = set()
-        for detection, track in pairs:
+        for detection, track in zip(detections[best_first].tolist(), candidates[best_first].tolist()):
             if detection in taken or detection in matched or track in used:
                 continue
             matched[int(detection)] = tracks[track]
@@ -157,27 +160,37 @@ class FaceTracks:
             moved = track.box + (box - track.box) * share
             nearest = min(f - track.last_frame, frame - f)
             fills[f] = _grown(moved, nearest, self.reach, np.zeros(2))
+        if track.sightings > 1:  # two sightings of a small face give a noisy motion: smooth it
+            velocity = _VELOCITY_SMOOTHING * velocity + (1 - _VELOCITY_SMOOTHING) * track.velocity
         track.velocity = _capped(velocity, box)
-        track.best_score = max(track.best_score, score)
-        carried = track.best_score >= _CARRY_ON_SCORE and track.sightings + 1 >= _CARRY_ON_SIGHTINGS
-        carry = round(self.reach * _CARRY_ON_SHARE) if carried else 0
+        carried = track.sightings + 1 >= _CARRY_ON_SIGHTINGS
         first_confirmation = carried and not track.carried
         track.carried = track.carried or carried
         if first_confirmation:  # a face, so carried back before its first sighting too
-            for f in range(track.first_frame - carry, track.first_frame):
+            for f in range(track.first_frame - self.reach, track.first_frame):
                 distance = track.first_frame - f
                 fills[f] = _grown(_shifted(track.first_box, -track.velocity * distance), distance, self.reach,
                                   track.velocity)
-        # Carried on after this sighting, replacing what the last one carried on.
-        for f in range(frame + 1, frame + carry + 1):
-            distance = f - frame
-            fills[f] = _grown(_shifted(box, track.velocity * distance), distance, self.reach, track.velocity)
-        self._drop_fills(track.identity, frame)
+        self._drop_fills(track.identity, frame)  # what the last sighting carried on
+        self._keep_fills(track, fills, score)
+        track.last_frame, track.box, track.score = frame, box, score
+        track.sightings += 1
+
+    def _carry_on(self, track: _Track) -> None:
+        """Boxes carried on past the last sighting of a face, with its motion; replaced by
+        the line between the sightings if it is seen again."""
+        if not track.carried:
+            return
+        fills = {}
+        for distance in range(1, self.reach + 1):
+            fills[track.last_frame + distance] = _grown(_shifted(track.box, track.velocity * distance), distance,
+                                                        self.reach, track.velocity)
+        self._keep_fills(track, fills, track.score)
+
+    def _keep_fills(self, track: _Track, fills: Dict[int, np.ndarray], score: float) -> None:
         for f, filled in fills.items():
             if f >= 0 and f >= self._latest - self.reach:  # frames not yet handed out
                 self._fills.setdefault(f, {})[track.identity] = (filled, score)
-        track.last_frame, track.box, track.score = frame, box, score
-        track.sightings += 1
 
     def _drop_fills(self, identity: int, frame: int) -> None:
         """A sighting in ``frame`` makes the fill there, and any carried on past it, moot."""
@@ -216,15 +229,14 @@ def _grown(box: np.ndarray, distance: int, reach: int, velocity: np.ndarray) -> 
 def _closeness(boxes: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """For each (detection, prediction) pair, how close their centres are (0: too far or
     too different in size to be the same face; up to 1: the same place)."""
-    sizes = np.maximum(boxes[:, 2:] - boxes[:, :2], 1.0).max(axis=1)
-    predicted_sizes = np.maximum(predicted[:, 2:] - predicted[:, :2], 1.0).max(axis=1)
-    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
-    predicted_centres = (predicted[:, :2] + predicted[:, 2:]) / 2
-    distance = np.linalg.norm(centres[:, None, :] - predicted_centres[None, :, :], axis=2)
-    scale = np.maximum(sizes[:, None], predicted_sizes[None, :])
-    ratio = np.maximum(sizes[:, None], predicted_sizes[None, :]) / np.minimum(sizes[:, None], predicted_sizes[None, :])
-    near = 1.0 - distance / (_SAME_FACE_CENTRE_DISTANCE * scale)
-    return np.where((ratio <= _SAME_FACE_SIZE_RATIO) & (near > 0), near, 0.0)
+    boxes, predicted = boxes.astype(np.float32), predicted.astype(np.float32)
+    sizes = np.maximum(boxes[:, 2:] - boxes[:, :2], 1.0).max(axis=1)[:, None]
+    predicted_sizes = np.maximum(predicted[:, 2:] - predicted[:, :2], 1.0).max(axis=1)[None, :]
+    dx = (boxes[:, 0] + boxes[:, 2])[:, None] / 2 - (predicted[:, 0] + predicted[:, 2])[None, :] / 2
+    dy = (boxes[:, 1] + boxes[:, 3])[:, None] / 2 - (predicted[:, 1] + predicted[:, 3])[None, :] / 2
+    larger, smaller = np.maximum(sizes, predicted_sizes), np.minimum(sizes, predicted_sizes)
+    near = 1.0 - np.sqrt(dx * dx + dy * dy) / (_SAME_FACE_CENTRE_DISTANCE * larger)
+    return np.where((larger <= _SAME_FACE_SIZE_RATIO * smaller) & (near > 0), near, 0.0)
 
 
 def _as_faces(fills: Dict[int, Tuple[np.ndarray, float]]) -> Faces:
