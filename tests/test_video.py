@@ -358,3 +358,21 @@ def test_a_phone_video_loses_place_device_time_sound_and_extra_tracks(tmp_path):
         assert identifying == []
         assert all(str(tags.get(key, "0000:00:00 00:00:00")).startswith("0000:00:00")
                    for key in found if key.endswith("Date"))
+
+
+def test_an_odd_sized_mkv_is_written_as_mp4_cropped_to_even_sides(tmp_path):
+    source = tmp_path / "odd.mkv"
+    with av.open(str(source), "w") as container:  # lossless FFV1 in Matroska, 101x75
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 101, 75, "yuv444p"
+        for index in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((75, 101, 3), 100, np.uint8), format="rgb24")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    run = run_cli(source, "-o", tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    written = decoded_frames(tmp_path / "out" / "odd.mp4")
+    assert len(written) == 5 and written[0].shape == (74, 100, 3)
