@@ -37,7 +37,7 @@ _SAME_FACE_SIZE_RATIO = 2.0
 _GROWTH_AT_FULL_REACH = 0.25
 # A filled box also grows by this share of the ground its motion covers since the sighting,
 # for motion that changes (a head that turns, a camera that slows).
-_MOTION_SPREAD = 0.25
+_MOTION_SPREAD = 0.5
 # A track is carried on past its first and last sightings once it was seen this many times.
 _CARRY_ON_SIGHTINGS = 2
 # Each new sighting's motion counts this much against the motion measured before it.
